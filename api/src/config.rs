@@ -1,0 +1,133 @@
+//! Configuration: defaults, then an optional TOML file, then `ARGUS_*`
+//! environment variables (nested keys joined by `__`, e.g.
+//! `ARGUS_AUTH__ACCESS_TTL_SECS`). Unknown keys are rejected, so a typo
+//! fails at start-up instead of being silently ignored.
+//! `argus.sample.toml` at the repository root documents every key.
+
+use argus_core::Secret;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Everything the api and the `argus` CLI read at start-up.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// Database URL: `postgres://…` or `sqlite://…`. `DATABASE_URL` also works.
+    #[serde(skip_serializing)]
+    pub database_url: Option<Secret<String>>,
+    /// Where `argus dev` keeps its SQLite file and signing keys.
+    pub data_dir: PathBuf,
+    /// `text` (default) or `json`.
+    pub log_format: String,
+    /// A tracing filter, e.g. `info,argus_api=debug`.
+    pub log: String,
+    pub auth: AuthConfig,
+    /// First platform admin created by `argus dev` / `argus admin bootstrap`.
+    pub bootstrap_admin_email: Option<String>,
+    #[serde(skip_serializing)]
+    pub bootstrap_admin_password: Option<Secret<String>>,
+    /// Admin of the demo tenant created by `argus dev`.
+    pub demo_admin_email: Option<String>,
+    #[serde(skip_serializing)]
+    pub demo_admin_password: Option<Secret<String>>,
+}
+
+/// Tokens, passwords and login throttling.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// `iss` of access tokens.
+    pub issuer: String,
+    /// `aud` of access tokens.
+    pub audience: String,
+    /// Lifetime of an access token.
+    pub access_ttl_secs: i64,
+    /// Lifetime of one refresh token; each refresh issues a new one.
+    pub refresh_ttl_secs: i64,
+    /// Longest a login session lasts, however often it is refreshed.
+    pub session_ttl_secs: i64,
+    /// Directory of Ed25519 signing keys (`<kid>.pk8`); the newest signs,
+    /// all verify. Defaults to `<data_dir>/keys`.
+    pub key_dir: Option<PathBuf>,
+    /// Failed logins allowed per account within `lockout_window_secs`.
+    pub max_failures_per_account: u32,
+    /// Failed logins allowed per client IP within `lockout_window_secs`.
+    pub max_failures_per_ip: u32,
+    pub lockout_window_secs: u64,
+    /// Longest a platform admin's grant into a tenant may last.
+    pub max_grant_secs: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: None,
+            data_dir: PathBuf::from("argus-data"),
+            log_format: "text".into(),
+            log: "info".into(),
+            auth: AuthConfig::default(),
+            bootstrap_admin_email: None,
+            bootstrap_admin_password: None,
+            demo_admin_email: None,
+            demo_admin_password: None,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "argus".into(),
+            audience: "argus-api".into(),
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 14 * 24 * 3600,
+            session_ttl_secs: 30 * 24 * 3600,
+            key_dir: None,
+            max_failures_per_account: 5,
+            max_failures_per_ip: 50,
+            lockout_window_secs: 15 * 60,
+            max_grant_secs: 4 * 3600,
+        }
+    }
+}
+
+impl Config {
+    /// Reads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        let mut cfg: Config = fig.merge(Env::prefixed("ARGUS_").split("__")).extract()?;
+        if cfg.database_url.is_none() {
+            cfg.database_url = std::env::var("DATABASE_URL").ok().map(Secret::new);
+        }
+        Ok(cfg)
+    }
+
+    /// The directory holding the JWT signing keys.
+    pub fn key_dir(&self) -> PathBuf {
+        self.auth.key_dir.clone().unwrap_or_else(|| self.data_dir.join("keys"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_config_parses_and_typos_are_rejected() {
+        let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../argus.sample.toml");
+        let cfg = Config::load(Some(Path::new(sample))).expect("sample config parses");
+        assert_eq!(cfg.auth.access_ttl_secs, 900);
+
+        let bad: Result<Config, _> =
+            Figment::from(Toml::string("listn = \"0.0.0.0:1\"")).extract();
+        assert!(bad.unwrap_err().to_string().contains("listn"));
+    }
+}

@@ -1,0 +1,166 @@
+//! `/api/v1/cameras`: the cameras of a tenant, each on one site.
+//!
+//! Seeing a camera needs `cameras.read` on its site; changing it needs
+//! `cameras.write` there. Moving a camera needs both on the target site.
+
+use super::{input, relays, sites};
+use crate::auth::{Auth, TenantCx};
+use crate::entity::camera;
+use crate::error::{ApiError, ApiResult};
+use crate::rbac::Sites;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use argus_core::Permission::{CamerasRead, CamerasWrite};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCamera {
+    pub site_id: Uuid,
+    pub name: String,
+    /// `rtsp://host/path` (no credentials) or `sim://name`.
+    pub source_url: String,
+    /// The relay that pulls it; must be on the same site.
+    pub relay_id: Option<Uuid>,
+    /// Default 30.
+    pub retention_days: Option<i32>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CameraPatch {
+    pub name: Option<String>,
+    pub source_url: Option<String>,
+    pub relay_id: Option<Uuid>,
+    pub retention_days: Option<i32>,
+}
+
+/// Loads a camera the caller may see, or 404.
+pub async fn visible(cx: &TenantCx, id: Uuid) -> ApiResult<camera::Model> {
+    let found = camera::Entity::find_by_id(id)
+        .filter(camera::Column::TenantId.eq(cx.tenant))
+        .one(&cx.tx)
+        .await?;
+    match found {
+        Some(c) if cx.grants.on_site(CamerasRead, c.site_id) => Ok(c),
+        _ => Err(ApiError::not_found("camera")),
+    }
+}
+
+/// Lists the cameras the caller can see.
+#[utoipa::path(get, path = "/api/v1/cameras", tag = "cameras", security(("bearer" = [])),
+    responses((status = 200, body = [camera::Model])))]
+pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
+    let cx = auth.tenant(&state).await?;
+    cx.require_anywhere(CamerasRead)?;
+
+    let mut q = camera::Entity::find().filter(camera::Column::TenantId.eq(cx.tenant));
+    if let Sites::Only(ids) = cx.grants.sites(CamerasRead) {
+        q = q.filter(camera::Column::SiteId.is_in(ids));
+    }
+    let cameras = q.order_by_asc(camera::Column::Name).all(&cx.tx).await?;
+    Ok(HttpResponse::Ok().json(cameras))
+}
+
+/// Adds a camera to a site.
+#[utoipa::path(post, path = "/api/v1/cameras", tag = "cameras", security(("bearer" = [])),
+    request_body = NewCamera, responses((status = 201, body = camera::Model)))]
+pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewCamera>) -> ApiResult<HttpResponse> {
+    let cx = auth.tenant(&state).await?;
+    cx.require_anywhere(CamerasWrite)?;
+    let site = sites::visible(&cx, body.site_id).await?;
+    super::require_on_site(&cx, CamerasWrite, site.id)?;
+    check_relay(&cx, body.relay_id, site.id).await?;
+    let name = input::name("name", &body.name)?;
+    let source_url = input::camera_source(&body.source_url)?;
+    let retention_days = input::retention_days(body.retention_days.unwrap_or(30))?;
+
+    let now = Utc::now();
+    let cam = camera::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(cx.tenant),
+        site_id: Set(site.id),
+        relay_id: Set(body.relay_id),
+        name: Set(name),
+        source_url: Set(source_url),
+        retention_days: Set(retention_days),
+        status: Set("pending".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&cx.tx)
+    .await?;
+
+    cx.audit("camera.create", Some(("camera", cam.id)), json!({ "name": cam.name, "site_id": cam.site_id })).await?;
+    cx.commit().await?;
+    Ok(HttpResponse::Created().json(cam))
+}
+
+async fn check_relay(cx: &TenantCx, relay: Option<Uuid>, site: Uuid) -> ApiResult<()> {
+    let Some(id) = relay else { return Ok(()) };
+    let relay = relays::visible(cx, id).await?;
+    if relay.site_id != site {
+        return Err(ApiError::invalid("relay_id must name a relay on the camera's site"));
+    }
+    Ok(())
+}
+
+/// One camera.
+#[utoipa::path(get, path = "/api/v1/cameras/{id}", tag = "cameras", security(("bearer" = [])),
+    responses((status = 200, body = camera::Model), (status = 404)))]
+pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let cx = auth.tenant(&state).await?;
+    let cam = visible(&cx, *id).await?;
+    Ok(HttpResponse::Ok().json(cam))
+}
+
+/// Changes a camera's name, source, relay or retention.
+#[utoipa::path(patch, path = "/api/v1/cameras/{id}", tag = "cameras", security(("bearer" = [])),
+    request_body = CameraPatch, responses((status = 200, body = camera::Model), (status = 404)))]
+pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>, body: web::Json<CameraPatch>) -> ApiResult<HttpResponse> {
+    let cx = auth.tenant(&state).await?;
+    let cam = visible(&cx, *id).await?;
+    super::require_on_site(&cx, CamerasWrite, cam.site_id)?;
+    check_relay(&cx, body.relay_id, cam.site_id).await?;
+
+    let mut active: camera::ActiveModel = cam.into();
+    if let Some(v) = &body.name {
+        active.name = Set(input::name("name", v)?);
+    }
+    if let Some(v) = &body.source_url {
+        active.source_url = Set(input::camera_source(v)?);
+    }
+    if let Some(v) = body.relay_id {
+        active.relay_id = Set(Some(v));
+    }
+    if let Some(v) = body.retention_days {
+        active.retention_days = Set(input::retention_days(v)?);
+    }
+    active.updated_at = Set(Utc::now());
+    let cam = active.update(&cx.tx).await?;
+
+    cx.audit("camera.update", Some(("camera", cam.id)), json!({ "name": cam.name, "retention_days": cam.retention_days })).await?;
+    cx.commit().await?;
+    Ok(HttpResponse::Ok().json(cam))
+}
+
+/// Removes a camera.
+#[utoipa::path(delete, path = "/api/v1/cameras/{id}", tag = "cameras", security(("bearer" = [])),
+    responses((status = 204), (status = 404)))]
+pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let cx = auth.tenant(&state).await?;
+    let cam = visible(&cx, *id).await?;
+    super::require_on_site(&cx, CamerasWrite, cam.site_id)?;
+
+    let (cam_id, name) = (cam.id, cam.name.clone());
+    cam.delete(&cx.tx).await?;
+
+    cx.audit("camera.delete", Some(("camera", cam_id)), json!({ "name": name })).await?;
+    cx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,11 @@
+//! Types shared by every Argus component.
+//!
+//! This crate is linked by the cloud api and (later) by the on-site relay, so
+//! it holds no server code: only plain data types and the rules that both
+//! sides must agree on.
+
+pub mod permission;
+pub mod secret;
+
+pub use permission::Permission;
+pub use secret::Secret;
