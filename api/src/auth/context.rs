@@ -61,6 +61,22 @@ fn extract(req: &HttpRequest) -> ApiResult<Auth> {
     Ok(Auth { claims, meta: request_meta(req) })
 }
 
+/// A verified platform admin's token; anyone else gets 403 before the
+/// body is even read.
+pub struct PlatformAuth(pub Auth);
+
+impl FromRequest for PlatformAuth {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(extract(req).and_then(|auth| match auth.claims.kind {
+            SubjectKind::Platform => Ok(PlatformAuth(auth)),
+            _ => Err(ApiError::forbidden("this route is for platform admins")),
+        }))
+    }
+}
+
 /// A request acting inside one tenant.
 pub struct TenantCx {
     pub tx: DatabaseTransaction,

@@ -10,4 +10,4 @@ pub mod routes;
 pub mod session;
 pub mod token;
 
-pub use context::{Auth, PlatformCx, TenantCx};
+pub use context::{Auth, PlatformAuth, PlatformCx, TenantCx};

@@ -8,7 +8,7 @@
 use super::{bindings, input, roles, users};
 use crate::auth::session::{self, Subject};
 use crate::auth::token::SubjectKind;
-use crate::auth::{Auth, PlatformCx};
+use crate::auth::{PlatformAuth, PlatformCx};
 use crate::entity::{platform_grant, tenant};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -80,8 +80,8 @@ async fn find(cx: &PlatformCx, id: Uuid) -> ApiResult<tenant::Model> {
 /// Lists every tenant.
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])),
     responses((status = 200, body = [tenant::Model])))]
-pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpResponse> {
-    let cx = auth.platform(&state).await?;
+pub async fn list(state: web::Data<AppState>, auth: PlatformAuth) -> ApiResult<HttpResponse> {
+    let cx = auth.0.platform(&state).await?;
     let all = tenant::Entity::find().order_by_asc(tenant::Column::Slug).all(&cx.tx).await?;
     Ok(HttpResponse::Ok().json(all))
 }
@@ -89,8 +89,8 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespo
 /// Creates a tenant.
 #[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])),
     request_body = NewTenant, responses((status = 201, body = tenant::Model), (status = 409)))]
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewTenant>) -> ApiResult<HttpResponse> {
-    let cx = auth.platform(&state).await?;
+pub async fn create(state: web::Data<AppState>, auth: PlatformAuth, body: web::Json<NewTenant>) -> ApiResult<HttpResponse> {
+    let cx = auth.0.platform(&state).await?;
     let tenant = insert(&cx.tx, &body.slug, &body.name).await?;
     cx.audit(tenant.id, "tenant.create", Some(("tenant", tenant.id)), json!({ "slug": tenant.slug })).await?;
     cx.commit().await?;
@@ -100,27 +100,27 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewT
 /// One tenant.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])),
     responses((status = 200, body = tenant::Model), (status = 404)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    let cx = auth.platform(&state).await?;
+pub async fn get(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let cx = auth.0.platform(&state).await?;
     Ok(HttpResponse::Ok().json(find(&cx, *id).await?))
 }
 
 /// Suspends a tenant: its users and relays are locked out at once.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/suspend", tag = "tenants", security(("bearer" = [])),
     responses((status = 200, body = tenant::Model), (status = 404)))]
-pub async fn suspend(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn suspend(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     set_status(state, auth, *id, "suspended").await
 }
 
 /// Lifts a suspension.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/resume", tag = "tenants", security(("bearer" = [])),
     responses((status = 200, body = tenant::Model), (status = 404)))]
-pub async fn resume(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn resume(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     set_status(state, auth, *id, "active").await
 }
 
-async fn set_status(state: web::Data<AppState>, auth: Auth, id: Uuid, status: &str) -> ApiResult<HttpResponse> {
-    let cx = auth.platform(&state).await?;
+async fn set_status(state: web::Data<AppState>, auth: PlatformAuth, id: Uuid, status: &str) -> ApiResult<HttpResponse> {
+    let cx = auth.0.platform(&state).await?;
     let mut active: tenant::ActiveModel = find(&cx, id).await?.into();
     active.status = Set(status.to_string());
     let tenant = active.update(&cx.tx).await?;
@@ -134,8 +134,8 @@ async fn set_status(state: web::Data<AppState>, auth: Auth, id: Uuid, status: &s
 /// Creates an owner of the tenant (its first admin).
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/admins", tag = "tenants", security(("bearer" = [])),
     request_body = NewAdmin, responses((status = 201), (status = 404), (status = 409)))]
-pub async fn create_admin(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>, body: web::Json<NewAdmin>) -> ApiResult<HttpResponse> {
-    let cx = auth.platform(&state).await?;
+pub async fn create_admin(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<Uuid>, body: web::Json<NewAdmin>) -> ApiResult<HttpResponse> {
+    let cx = auth.0.platform(&state).await?;
     let tenant = find(&cx, *id).await?;
     let user = insert_owner(&cx.tx, tenant.id, &body.email, body.display_name.as_deref(), &body.password).await?;
 
@@ -148,8 +148,8 @@ pub async fn create_admin(state: web::Data<AppState>, auth: Auth, id: web::Path<
 /// inside it with admin permissions until the grant expires.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/access-grants", tag = "tenants", security(("bearer" = [])),
     request_body = NewGrant, responses((status = 201), (status = 404)))]
-pub async fn create_grant(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>, body: web::Json<NewGrant>) -> ApiResult<HttpResponse> {
-    let cx = auth.platform(&state).await?;
+pub async fn create_grant(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<Uuid>, body: web::Json<NewGrant>) -> ApiResult<HttpResponse> {
+    let cx = auth.0.platform(&state).await?;
     let tenant = find(&cx, *id).await?;
     let max_minutes = state.cfg.auth.max_grant_secs / 60;
     if !(1..=max_minutes).contains(&body.minutes) {
