@@ -24,8 +24,10 @@ async fn every_mutating_route_writes_exactly_one_event() {
     let scratch_user = app.ok("post", "/api/v1/users", &tok, Some(json!({ "email": "tmp@a.test", "password": PASSWORD })), 201).await;
     let scratch_user = scratch_user["id"].as_str().unwrap().to_string();
     let scratch_binding = app.ok("post", "/api/v1/role-bindings", &tok,
-        Some(json!({ "user_id": scratch_user, "role_id": viewer(&app, &tok).await })), 201).await;
+        Some(json!({ "user_id": w.scoped_id, "role_id": viewer(&app, &tok).await })), 201).await;
     let scratch_binding = scratch_binding["id"].as_str().unwrap().to_string();
+    let scratch_relay = app.ok("post", "/api/v1/relays", &tok, Some(json!({ "site_id": a.sites[0], "name": "spare" })), 201).await;
+    let scratch_relay = scratch_relay["relay"]["id"].as_str().unwrap().to_string();
 
     let mut covered = 0;
     for (method, path) in ROUTES {
@@ -56,7 +58,7 @@ async fn every_mutating_route_writes_exactly_one_event() {
             ("delete", "/api/v1/cameras/{id}") => (tok.clone(), path.replace("{id}", &a.cameras[0].to_string()), json!(null), 204),
             ("post", "/api/v1/relays") => (tok.clone(), path.to_string(), json!({ "site_id": a.sites[0], "name": "r3" }), 201),
             ("patch", "/api/v1/relays/{id}") => (tok.clone(), path.replace("{id}", &a.relays[0].to_string()), json!({ "name": "r0" }), 200),
-            ("post", "/api/v1/relays/{id}/claim-code") => (tok.clone(), path.replace("{id}", &a.relays[0].to_string()), json!(null), 200),
+            ("post", "/api/v1/relays/{id}/claim-code") => (tok.clone(), path.replace("{id}", &scratch_relay), json!(null), 200),
             ("delete", "/api/v1/relays/{id}") => (tok.clone(), path.replace("{id}", &a.relays[0].to_string()), json!(null), 204),
             other => panic!("mutating route {other:?} has no case here: add one"),
         };
@@ -91,9 +93,9 @@ async fn verify_names_the_altered_or_deleted_row() {
     assert!(total >= 10);
 
     // Alter event 4's details directly in the database.
-    let sql = |s: String| app.db.execute_unprepared(&s);
     let tid = t.id;
-    sql(format!("UPDATE audit_events SET details = '{{\"name\":\"forged\"}}' WHERE tenant_id = '{tid}' AND seq = 4")).await.unwrap();
+    let alter = format!("UPDATE audit_events SET details = '{{\"name\":\"forged\"}}' WHERE tenant_id = '{tid}' AND seq = 4");
+    app.db.execute_unprepared(&alter).await.unwrap();
     let v = app.ok("get", "/api/v1/audit/verify", tok, None, 200).await;
     assert_eq!(v["ok"], false);
     assert_eq!(v["first_break"]["seq"], 4);
@@ -104,7 +106,8 @@ async fn verify_names_the_altered_or_deleted_row() {
     assert_eq!(v["first_break"]["event_id"], id4.to_string());
 
     // Deleting it instead: verify reports seq 4 missing.
-    sql(format!("DELETE FROM audit_events WHERE tenant_id = '{tid}' AND seq = 4")).await.unwrap();
+    let delete = format!("DELETE FROM audit_events WHERE tenant_id = '{tid}' AND seq = 4");
+    app.db.execute_unprepared(&delete).await.unwrap();
     let v = app.ok("get", "/api/v1/audit/verify", tok, None, 200).await;
     assert_eq!(v["first_break"]["seq"], 4);
     assert_eq!(v["first_break"]["reason"], "missing");
