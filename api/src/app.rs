@@ -20,23 +20,37 @@ const MAX_JSON: usize = 64 * 1024;
 pub fn configure(state: web::Data<AppState>) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |cfg| {
         cfg.app_data(state.clone())
-            .app_data(web::JsonConfig::default().limit(MAX_JSON).error_handler(json_error))
-            .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("object").into()))
-            .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::invalid(e.to_string()).into()))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(MAX_JSON)
+                    .error_handler(json_error),
+            )
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| ApiError::not_found("object").into()),
+            )
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| ApiError::invalid(e.to_string()).into()),
+            )
             .configure(crate::routes::configure)
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
-            .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found("route")) }));
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::not_found("route"))
+            }));
     }
 }
 
 fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
     let api = match &err {
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-            ApiError::new(Kind::PayloadTooLarge, format!("body larger than {limit} bytes"))
-        }
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            Kind::PayloadTooLarge,
+            format!("body larger than {limit} bytes"),
+        ),
         JsonPayloadError::ContentType => {
             ApiError::new(Kind::UnsupportedMediaType, "body must be application/json")
         }
@@ -47,10 +61,16 @@ fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::E
 }
 
 /// Starts serving on `listener`; the returned server runs until stopped.
-pub fn serve(state: web::Data<AppState>, listener: TcpListener, workers: usize) -> std::io::Result<actix_web::dev::Server> {
+pub fn serve(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    workers: usize,
+) -> std::io::Result<actix_web::dev::Server> {
     let config = configure(state);
     let server = HttpServer::new(move || {
-        App::new().wrap(from_fn(telemetry::observe)).configure(config.clone())
+        App::new()
+            .wrap(from_fn(telemetry::observe))
+            .configure(config.clone())
     })
     .workers(workers)
     .listen(listener)?
@@ -76,5 +96,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
 }

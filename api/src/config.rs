@@ -98,12 +98,12 @@ impl Default for AuthConfig {
 
 impl Config {
     /// Reads defaults, then `file` if given, then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             fig = fig.merge(Toml::file_exact(path));
         }
-        let mut cfg: Config = fig.merge(Env::prefixed("ARGUS_").split("__")).extract()?;
+        let mut cfg: Config = fig.merge(Env::prefixed("ARGUS_").split("__")).extract().map_err(Box::new)?;
         if cfg.database_url.is_none() {
             cfg.database_url = std::env::var("DATABASE_URL").ok().map(Secret::new);
         }
@@ -112,7 +112,10 @@ impl Config {
 
     /// The directory holding the JWT signing keys.
     pub fn key_dir(&self) -> PathBuf {
-        self.auth.key_dir.clone().unwrap_or_else(|| self.data_dir.join("keys"))
+        self.auth
+            .key_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
     }
 }
 
@@ -126,8 +129,7 @@ mod tests {
         let cfg = Config::load(Some(Path::new(sample))).expect("sample config parses");
         assert_eq!(cfg.auth.access_ttl_secs, 900);
 
-        let bad: Result<Config, _> =
-            Figment::from(Toml::string("listn = \"0.0.0.0:1\"")).extract();
+        let bad: Result<Config, _> = Figment::from(Toml::string("listn = \"0.0.0.0:1\"")).extract();
         assert!(bad.unwrap_err().to_string().contains("listn"));
     }
 }

@@ -17,7 +17,8 @@ use uuid::Uuid;
 /// Opens a pool for `url` (`postgres://…` or `sqlite://…`).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_string());
-    opts.sqlx_logging(false).connect_timeout(Duration::from_secs(10));
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
         // One writer at a time is what SQLite can do; a single connection
         // turns lock contention into queueing instead of SQLITE_BUSY.

@@ -72,7 +72,11 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), retry_after: None }
+        Self {
+            kind,
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -80,7 +84,10 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(Kind::Unauthenticated, "missing, invalid or expired credentials")
+        Self::new(
+            Kind::Unauthenticated,
+            "missing, invalid or expired credentials",
+        )
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -132,7 +139,12 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after {
             res.insert_header(("Retry-After", secs.to_string()));
         }
-        res.json(Body { error: Inner { code: self.kind.code(), message: &self.message } })
+        res.json(Body {
+            error: Inner {
+                code: self.kind.code(),
+                message: &self.message,
+            },
+        })
     }
 }
 

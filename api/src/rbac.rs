@@ -30,7 +30,9 @@ pub enum Sites {
 impl Grants {
     /// A tenant-wide grant of `perm`.
     pub fn tenant_wide(&self, perm: Permission) -> bool {
-        self.0.iter().any(|g| g.site.is_none() && g.permissions.contains(&perm))
+        self.0
+            .iter()
+            .any(|g| g.site.is_none() && g.permissions.contains(&perm))
     }
 
     /// `perm` on an object of `site`.
@@ -68,7 +70,10 @@ mod tests {
     use Permission::*;
 
     fn grant(perms: &[Permission], site: Option<Uuid>) -> Grant {
-        Grant { permissions: perms.iter().copied().collect(), site }
+        Grant {
+            permissions: perms.iter().copied().collect(),
+            site,
+        }
     }
 
     #[test]

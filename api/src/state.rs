@@ -18,6 +18,12 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: DatabaseConnection, cfg: Config, keys: KeySet) -> Self {
         let window = Duration::from_secs(cfg.auth.lockout_window_secs);
-        Self { db, cfg, keys, limiter: Limiter::new(window), metrics: Metrics::new() }
+        Self {
+            db,
+            cfg,
+            keys,
+            limiter: Limiter::new(window),
+            metrics: Metrics::new(),
+        }
     }
 }

@@ -19,9 +19,15 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber: text, or JSON lines when `format` is `json`.
 pub fn init_logging(format: &str, filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = if format == "json" {
-        builder.json().flatten_event(true).with_current_span(true).try_init()
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init()
     } else {
         builder.try_init()
     };
@@ -37,15 +43,29 @@ pub struct Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let labels = &["method", "route", "status"];
-        let requests = IntCounterVec::new(Opts::new("argus_http_requests_total", "HTTP requests"), labels)
-            .expect("valid metric");
-        let buckets = vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
-        let opts = HistogramOpts::new("argus_http_request_duration_seconds", "HTTP latency").buckets(buckets);
+        let requests = IntCounterVec::new(
+            Opts::new("argus_http_requests_total", "HTTP requests"),
+            labels,
+        )
+        .expect("valid metric");
+        let buckets = vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ];
+        let opts = HistogramOpts::new("argus_http_request_duration_seconds", "HTTP latency")
+            .buckets(buckets);
         let latency = HistogramVec::new(opts, labels).expect("valid metric");
         let registry = Registry::new();
-        registry.register(Box::new(requests.clone())).expect("register");
-        registry.register(Box::new(latency.clone())).expect("register");
-        Self { registry, requests, latency }
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("register");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("register");
+        Self {
+            registry,
+            requests,
+            latency,
+        }
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
@@ -57,7 +77,9 @@ impl Metrics {
 
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
-        TextEncoder::new().encode_to_string(&self.registry.gather()).unwrap_or_default()
+        TextEncoder::new()
+            .encode_to_string(&self.registry.gather())
+            .unwrap_or_default()
     }
 }
 
@@ -93,7 +115,9 @@ pub async fn observe(
         _ => tracing::info!(http.response.status_code = status, duration_ms, "request"),
     });
     if let Some(state) = state {
-        state.metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        state
+            .metrics
+            .observe(&method, &route, status, elapsed.as_secs_f64());
     }
     res
 }

@@ -5,9 +5,22 @@ mod common;
 use common::{world, TestApp};
 use serde_json::{json, Value};
 
-async fn raw(app: &TestApp, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-    let res = app.http.post(format!("{}{path}", app.base)).bearer_auth(token)
-        .header("content-type", content_type).body(body).send().await.unwrap();
+async fn raw(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let res = app
+        .http
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -20,26 +33,77 @@ async fn malformed_bodies_are_refused_and_nothing_is_written() {
     let (sites, events) = (app.count("sites").await, app.count("audit_events").await);
 
     let cases: Vec<(&str, &str, Vec<u8>, u16)> = vec![
-        ("malformed JSON", "application/json", b"{\"name\": ".to_vec(), 400),
-        ("wrong type", "application/json", br#"{"name": 5}"#.to_vec(), 400),
-        ("unknown field", "application/json", br#"{"name": "x", "tenant_id": "00000000-0000-0000-0000-000000000000"}"#.to_vec(), 400),
+        (
+            "malformed JSON",
+            "application/json",
+            b"{\"name\": ".to_vec(),
+            400,
+        ),
+        (
+            "wrong type",
+            "application/json",
+            br#"{"name": 5}"#.to_vec(),
+            400,
+        ),
+        (
+            "unknown field",
+            "application/json",
+            br#"{"name": "x", "tenant_id": "00000000-0000-0000-0000-000000000000"}"#.to_vec(),
+            400,
+        ),
         ("missing field", "application/json", b"{}".to_vec(), 400),
         ("empty body", "application/json", vec![], 400),
-        ("invalid UTF-8", "application/json", b"{\"name\": \"\xff\xfe\"}".to_vec(), 400),
-        ("oversized body", "application/json", format!("{{\"name\": \"{}\"}}", "a".repeat(200_000)).into_bytes(), 413),
+        (
+            "invalid UTF-8",
+            "application/json",
+            b"{\"name\": \"\xff\xfe\"}".to_vec(),
+            400,
+        ),
+        (
+            "oversized body",
+            "application/json",
+            format!("{{\"name\": \"{}\"}}", "a".repeat(200_000)).into_bytes(),
+            413,
+        ),
         ("not JSON at all", "text/plain", b"name=x".to_vec(), 415),
-        ("name too long", "application/json", format!("{{\"name\": \"{}\"}}", "a".repeat(300)).into_bytes(), 400),
-        ("control characters", "application/json", br#"{"name": "a\u0000b"}"#.to_vec(), 400),
-        ("bad timezone", "application/json", br#"{"name": "x", "timezone": "'; DROP TABLE sites;--"}"#.to_vec(), 400),
+        (
+            "name too long",
+            "application/json",
+            format!("{{\"name\": \"{}\"}}", "a".repeat(300)).into_bytes(),
+            400,
+        ),
+        (
+            "control characters",
+            "application/json",
+            br#"{"name": "a\u0000b"}"#.to_vec(),
+            400,
+        ),
+        (
+            "bad timezone",
+            "application/json",
+            br#"{"name": "x", "timezone": "'; DROP TABLE sites;--"}"#.to_vec(),
+            400,
+        ),
     ];
     for (name, ct, body, want) in cases {
         let (status, res) = raw(&app, "/api/v1/sites", tok, ct, body).await;
         assert_eq!(status, want, "{name}: {res}");
-        assert!(res["error"]["code"].is_string(), "{name}: no error body: {res}");
+        assert!(
+            res["error"]["code"].is_string(),
+            "{name}: no error body: {res}"
+        );
         assert!(res["error"]["message"].is_string(), "{name}");
     }
-    assert_eq!(app.count("sites").await, sites, "a refused request wrote a site");
-    assert_eq!(app.count("audit_events").await, events, "a refused request wrote an audit event");
+    assert_eq!(
+        app.count("sites").await,
+        sites,
+        "a refused request wrote a site"
+    );
+    assert_eq!(
+        app.count("audit_events").await,
+        events,
+        "a refused request wrote an audit event"
+    );
 }
 
 #[tokio::test]
@@ -49,17 +113,44 @@ async fn sql_like_strings_are_data_or_refused_never_code() {
     let tok = &t.admin_token;
 
     let evil = "x'); DROP TABLE sites; --";
-    let site = app.ok("post", "/api/v1/sites", tok, Some(json!({ "name": evil })), 201).await;
+    let site = app
+        .ok(
+            "post",
+            "/api/v1/sites",
+            tok,
+            Some(json!({ "name": evil })),
+            201,
+        )
+        .await;
     assert_eq!(site["name"], evil, "stored verbatim");
-    let (status, _) = app.call("get", &format!("/api/v1/sites?name={evil}"), Some(tok), None).await;
+    let (status, _) = app
+        .call(
+            "get",
+            &format!("/api/v1/sites?name={evil}"),
+            Some(tok),
+            None,
+        )
+        .await;
     assert!(status.is_success() || status.is_client_error());
     assert!(app.count("sites").await >= 3, "the sites table is intact");
 
-    let (status, body) = app.call("post", "/api/v1/tenants", Some(&app.platform_token),
-        Some(json!({ "slug": "a' OR '1'='1", "name": "x" }))).await;
+    let (status, body) = app
+        .call(
+            "post",
+            "/api/v1/tenants",
+            Some(&app.platform_token),
+            Some(json!({ "slug": "a' OR '1'='1", "name": "x" })),
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
-    let (status, _) = app.call("post", "/api/v1/auth/login", None,
-        Some(json!({ "email": "' OR 1=1 --", "password": "' OR 1=1 --" }))).await;
+    let (status, _) = app
+        .call(
+            "post",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "' OR 1=1 --", "password": "' OR 1=1 --" })),
+        )
+        .await;
     assert_eq!(status, 401);
 }
 
@@ -72,20 +163,78 @@ async fn bad_paths_queries_and_references_get_clear_errors() {
 
     let cases: Vec<(&str, String, Option<Value>, u16)> = vec![
         ("get", "/api/v1/sites/not-a-uuid".into(), None, 404),
-        ("get", format!("/api/v1/sites/{}", uuid::Uuid::new_v4()), None, 404),
+        (
+            "get",
+            format!("/api/v1/sites/{}", uuid::Uuid::new_v4()),
+            None,
+            404,
+        ),
         ("get", "/api/v1/nowhere".into(), None, 404),
         ("get", "/api/v1/audit?limit=abc".into(), None, 400),
         ("get", "/api/v1/audit?limit=100000".into(), None, 400),
         ("get", "/api/v1/audit/export?format=xml".into(), None, 400),
-        ("post", "/api/v1/cameras".into(), Some(json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://admin:secret@10.1.1.1/s" })), 400),
-        ("post", "/api/v1/cameras".into(), Some(json!({ "site_id": t.sites[0], "name": "c", "source_url": "file:///etc/passwd" })), 400),
-        ("post", "/api/v1/cameras".into(), Some(json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://h/s", "retention_days": 0 })), 400),
-        ("post", "/api/v1/cameras".into(), Some(json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://h/s", "relay_id": t.relays[1] })), 400),
-        ("post", "/api/v1/cameras".into(), Some(json!({ "site_id": uuid::Uuid::new_v4(), "name": "c", "source_url": "rtsp://h/s" })), 404),
-        ("post", "/api/v1/roles".into(), Some(json!({ "name": "r", "permissions": ["root"] })), 400),
-        ("post", "/api/v1/users".into(), Some(json!({ "email": "short@acme.test", "password": "short" })), 400),
-        ("post", "/api/v1/users".into(), Some(json!({ "email": "admin@acme.test", "password": "long enough pw" })), 409),
-        ("patch", format!("/api/v1/users/{}", t.admin_id), Some(json!({ "status": "god" })), 400),
+        (
+            "post",
+            "/api/v1/cameras".into(),
+            Some(
+                json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://admin:secret@10.1.1.1/s" }),
+            ),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/cameras".into(),
+            Some(json!({ "site_id": t.sites[0], "name": "c", "source_url": "file:///etc/passwd" })),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/cameras".into(),
+            Some(
+                json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://h/s", "retention_days": 0 }),
+            ),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/cameras".into(),
+            Some(
+                json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://h/s", "relay_id": t.relays[1] }),
+            ),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/cameras".into(),
+            Some(
+                json!({ "site_id": uuid::Uuid::new_v4(), "name": "c", "source_url": "rtsp://h/s" }),
+            ),
+            404,
+        ),
+        (
+            "post",
+            "/api/v1/roles".into(),
+            Some(json!({ "name": "r", "permissions": ["root"] })),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/users".into(),
+            Some(json!({ "email": "short@acme.test", "password": "short" })),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/users".into(),
+            Some(json!({ "email": "admin@acme.test", "password": "long enough pw" })),
+            409,
+        ),
+        (
+            "patch",
+            format!("/api/v1/users/{}", t.admin_id),
+            Some(json!({ "status": "god" })),
+            400,
+        ),
     ];
     for (method, path, body, want) in cases {
         let (status, res) = app.call(method, &path, Some(tok), body).await;

@@ -18,7 +18,12 @@ struct Forge {
 
 impl Forge {
     fn load(app: &TestApp, token: &str) -> Self {
-        let entry = std::fs::read_dir(&app.key_dir).unwrap().flatten().next().unwrap().path();
+        let entry = std::fs::read_dir(&app.key_dir)
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
         let kid = entry.file_stem().unwrap().to_str().unwrap().to_string();
         let key = EncodingKey::from_ed_der(&std::fs::read(&entry).unwrap());
         let payload = token.split('.').nth(1).unwrap();
@@ -61,13 +66,27 @@ async fn forged_and_broken_tokens_are_refused() {
 
     let hs256_with_public_key = {
         let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(
-            &std::fs::read(std::fs::read_dir(&app.key_dir).unwrap().flatten().next().unwrap().path()).unwrap(),
-        ).unwrap();
+            &std::fs::read(
+                std::fs::read_dir(&app.key_dir)
+                    .unwrap()
+                    .flatten()
+                    .next()
+                    .unwrap()
+                    .path(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
         use ring::signature::KeyPair;
         let mut h = Header::new(Algorithm::HS256);
         h.typ = Some("at+jwt".into());
         h.kid = Some(f.kid.clone());
-        jsonwebtoken::encode(&h, &f.claims, &EncodingKey::from_secret(pair.public_key().as_ref())).unwrap()
+        jsonwebtoken::encode(
+            &h,
+            &f.claims,
+            &EncodingKey::from_secret(pair.public_key().as_ref()),
+        )
+        .unwrap()
     };
     let tampered = {
         let parts: Vec<&str> = a.admin_token.split('.').collect();
@@ -77,20 +96,55 @@ async fn forged_and_broken_tokens_are_refused() {
     };
 
     let attacks: Vec<(&str, String)> = vec![
-        ("alg none", unsigned(json!({ "alg": "none", "typ": "at+jwt", "kid": f.kid }), &f.claims)),
+        (
+            "alg none",
+            unsigned(
+                json!({ "alg": "none", "typ": "at+jwt", "kid": f.kid }),
+                &f.claims,
+            ),
+        ),
         ("HS256 keyed with the public key", hs256_with_public_key),
-        ("missing aud", f.honest(|c| { c.as_object_mut().unwrap().remove("aud"); })),
+        (
+            "missing aud",
+            f.honest(|c| {
+                c.as_object_mut().unwrap().remove("aud");
+            }),
+        ),
         ("wrong aud", f.honest(|c| c["aud"] = json!("someone-else"))),
-        ("missing iss", f.honest(|c| { c.as_object_mut().unwrap().remove("iss"); })),
+        (
+            "missing iss",
+            f.honest(|c| {
+                c.as_object_mut().unwrap().remove("iss");
+            }),
+        ),
         ("wrong iss", f.honest(|c| c["iss"] = json!("evil"))),
         ("expired", f.honest(|c| c["exp"] = json!(now - 120))),
-        ("missing exp", f.honest(|c| { c.as_object_mut().unwrap().remove("exp"); })),
-        ("nbf in the future", f.honest(|c| c["nbf"] = json!(now + 600))),
-        ("missing nbf", f.honest(|c| { c.as_object_mut().unwrap().remove("nbf"); })),
+        (
+            "missing exp",
+            f.honest(|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            }),
+        ),
+        (
+            "nbf in the future",
+            f.honest(|c| c["nbf"] = json!(now + 600)),
+        ),
+        (
+            "missing nbf",
+            f.honest(|c| {
+                c.as_object_mut().unwrap().remove("nbf");
+            }),
+        ),
         ("wrong typ", f.sign(&f.claims, Some("JWT"), Some(&f.kid))),
         ("no typ", f.sign(&f.claims, None, Some(&f.kid))),
-        ("unknown kid", f.sign(&f.claims, Some("at+jwt"), Some("k2099"))),
-        ("injected kid", f.sign(&f.claims, Some("at+jwt"), Some("../../../../dev/null"))),
+        (
+            "unknown kid",
+            f.sign(&f.claims, Some("at+jwt"), Some("k2099")),
+        ),
+        (
+            "injected kid",
+            f.sign(&f.claims, Some("at+jwt"), Some("../../../../dev/null")),
+        ),
         ("no kid", f.sign(&f.claims, Some("at+jwt"), None)),
         ("tampered payload", tampered),
         ("garbage", "not.a.jwt".into()),
@@ -109,7 +163,13 @@ async fn forged_and_broken_tokens_are_refused() {
 
     // No header and a non-Bearer scheme.
     assert_eq!(app.call("get", "/api/v1/sites", None, None).await.0, 401);
-    let res = app.http.get(format!("{}/api/v1/sites", app.base)).basic_auth("x", Some(PASSWORD)).send().await.unwrap();
+    let res = app
+        .http
+        .get(format!("{}/api/v1/sites", app.base))
+        .basic_auth("x", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
 }
 
@@ -126,7 +186,10 @@ async fn a_new_signing_key_does_not_log_anyone_out() {
     assert!(new_kid > old_kid);
     let cfg = argus_api::config::AuthConfig::default();
     let old = argus_api::auth::token::verify(&keys, &cfg, &a.admin_token);
-    assert!(old.is_some(), "a token of the old key still verifies after rotation");
+    assert!(
+        old.is_some(),
+        "a token of the old key still verifies after rotation"
+    );
 
     let claims = old.unwrap();
     let fresh = argus_api::auth::token::sign(&keys, &claims).unwrap();

@@ -9,7 +9,9 @@ use common::{world, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
 fn s(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or_else(|| panic!("no {k} in {v}")).to_string()
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("no {k} in {v}"))
+        .to_string()
 }
 
 #[tokio::test]
@@ -19,24 +21,62 @@ async fn refresh_rotates_and_a_replay_revokes_the_family() {
     let first = app.login("admin@acme.test", PASSWORD, Some("acme")).await;
     let r1 = s(&first, "refresh_token");
 
-    let second = app.ok("post", "/api/v1/auth/refresh", "", Some(json!({ "refresh_token": r1 })), 200).await;
+    let second = app
+        .ok(
+            "post",
+            "/api/v1/auth/refresh",
+            "",
+            Some(json!({ "refresh_token": r1 })),
+            200,
+        )
+        .await;
     let (access2, r2) = (s(&second, "access_token"), s(&second, "refresh_token"));
     assert_ne!(r1, r2);
     app.ok("get", "/api/v1/me", &access2, None, 200).await;
 
     // Replaying the used token: refused, and the whole family dies.
-    let (status, _) = app.call("post", "/api/v1/auth/refresh", None, Some(json!({ "refresh_token": r1 }))).await;
+    let (status, _) = app
+        .call(
+            "post",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({ "refresh_token": r1 })),
+        )
+        .await;
     assert_eq!(status, 401);
-    let (status, _) = app.call("post", "/api/v1/auth/refresh", None, Some(json!({ "refresh_token": r2 }))).await;
-    assert_eq!(status, 401, "the newer refresh token of a replayed family must die too");
+    let (status, _) = app
+        .call(
+            "post",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({ "refresh_token": r2 })),
+        )
+        .await;
+    assert_eq!(
+        status, 401,
+        "the newer refresh token of a replayed family must die too"
+    );
     let (status, _) = app.call("get", "/api/v1/me", Some(&access2), None).await;
-    assert_eq!(status, 401, "access tokens of a revoked family must stop working");
-    let (status, _) = app.call("get", "/api/v1/me", Some(&s(&first, "access_token")), None).await;
+    assert_eq!(
+        status, 401,
+        "access tokens of a revoked family must stop working"
+    );
+    let (status, _) = app
+        .call("get", "/api/v1/me", Some(&s(&first, "access_token")), None)
+        .await;
     assert_eq!(status, 401);
 
     // A fresh login is unaffected, and the replay is in the audit log.
     let other = app.login("admin@acme.test", PASSWORD, Some("acme")).await;
-    let events = app.ok("get", "/api/v1/audit?action=auth.refresh_replayed", &s(&other, "access_token"), None, 200).await;
+    let events = app
+        .ok(
+            "get",
+            "/api/v1/audit?action=auth.refresh_replayed",
+            &s(&other, "access_token"),
+            None,
+            200,
+        )
+        .await;
     assert_eq!(events["events"].as_array().unwrap().len(), 1);
 }
 
@@ -48,57 +88,157 @@ async fn logout_disable_and_suspend_end_access_at_once() {
     // Logout ends this session only.
     let s1 = app.login("admin@acme.test", PASSWORD, Some("acme")).await;
     let tok1 = s(&s1, "access_token");
-    app.ok("post", "/api/v1/auth/logout", &tok1, None, 204).await;
-    assert_eq!(app.call("get", "/api/v1/me", Some(&tok1), None).await.0, 401);
-    let (status, _) = app.call("post", "/api/v1/auth/refresh", None, Some(json!({ "refresh_token": s(&s1, "refresh_token") }))).await;
+    app.ok("post", "/api/v1/auth/logout", &tok1, None, 204)
+        .await;
+    assert_eq!(
+        app.call("get", "/api/v1/me", Some(&tok1), None).await.0,
+        401
+    );
+    let (status, _) = app
+        .call(
+            "post",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({ "refresh_token": s(&s1, "refresh_token") })),
+        )
+        .await;
     assert_eq!(status, 401);
     app.ok("get", "/api/v1/me", &t.admin_token, None, 200).await;
 
     // Disabling a user ends every one of their sessions; login then fails.
-    let u = app.ok("post", "/api/v1/users", &t.admin_token, Some(json!({ "email": "bob@acme.test", "password": PASSWORD })), 201).await;
-    let bob = s(&app.login("bob@acme.test", PASSWORD, Some("acme")).await, "access_token");
+    let u = app
+        .ok(
+            "post",
+            "/api/v1/users",
+            &t.admin_token,
+            Some(json!({ "email": "bob@acme.test", "password": PASSWORD })),
+            201,
+        )
+        .await;
+    let bob = s(
+        &app.login("bob@acme.test", PASSWORD, Some("acme")).await,
+        "access_token",
+    );
     app.ok("get", "/api/v1/me", &bob, None, 200).await;
-    app.ok("patch", &format!("/api/v1/users/{}", s(&u, "id")), &t.admin_token, Some(json!({ "status": "disabled" })), 200).await;
+    app.ok(
+        "patch",
+        &format!("/api/v1/users/{}", s(&u, "id")),
+        &t.admin_token,
+        Some(json!({ "status": "disabled" })),
+        200,
+    )
+    .await;
     assert_eq!(app.call("get", "/api/v1/me", Some(&bob), None).await.0, 401);
-    let (status, _) = app.call("post", "/api/v1/auth/login", None, Some(json!({ "email": "bob@acme.test", "password": PASSWORD }))).await;
+    let (status, _) = app
+        .call(
+            "post",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "bob@acme.test", "password": PASSWORD })),
+        )
+        .await;
     assert_eq!(status, 401);
 
     // Suspending the tenant locks out its users; resuming lets them back.
-    app.ok("post", &format!("/api/v1/tenants/{}/suspend", t.id), &app.platform_token, None, 200).await;
-    assert_eq!(app.call("get", "/api/v1/sites", Some(&t.admin_token), None).await.0, 401);
-    let (status, _) = app.call("post", "/api/v1/auth/login", None, Some(json!({ "email": "admin@acme.test", "password": PASSWORD }))).await;
+    app.ok(
+        "post",
+        &format!("/api/v1/tenants/{}/suspend", t.id),
+        &app.platform_token,
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(
+        app.call("get", "/api/v1/sites", Some(&t.admin_token), None)
+            .await
+            .0,
+        401
+    );
+    let (status, _) = app
+        .call(
+            "post",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "admin@acme.test", "password": PASSWORD })),
+        )
+        .await;
     assert_eq!(status, 401);
-    app.ok("post", &format!("/api/v1/tenants/{}/resume", t.id), &app.platform_token, None, 200).await;
-    app.ok("get", "/api/v1/sites", &t.admin_token, None, 200).await;
+    app.ok(
+        "post",
+        &format!("/api/v1/tenants/{}/resume", t.id),
+        &app.platform_token,
+        None,
+        200,
+    )
+    .await;
+    app.ok("get", "/api/v1/sites", &t.admin_token, None, 200)
+        .await;
 }
 
 #[tokio::test]
 async fn failed_logins_are_throttled_and_audited() {
     let app = TestApp::start().await;
     let t = world::tenant(&app, "acme").await;
-    let bad = json!({ "email": "admin@acme.test", "password": "wrong password!", "tenant": "acme" });
+    let bad =
+        json!({ "email": "admin@acme.test", "password": "wrong password!", "tenant": "acme" });
 
     for _ in 0..5 {
-        let (status, body) = app.call("post", "/api/v1/auth/login", None, Some(bad.clone())).await;
+        let (status, body) = app
+            .call("post", "/api/v1/auth/login", None, Some(bad.clone()))
+            .await;
         assert_eq!(status, 401, "{body}");
     }
-    let res = app.http.post(format!("{}/api/v1/auth/login", app.base)).json(&bad).send().await.unwrap();
+    let res = app
+        .http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 429);
     assert!(res.headers().get("retry-after").is_some());
     // While locked, even the right password is refused.
     let good = json!({ "email": "admin@acme.test", "password": PASSWORD, "tenant": "acme" });
-    assert_eq!(app.call("post", "/api/v1/auth/login", None, Some(good)).await.0, 429);
+    assert_eq!(
+        app.call("post", "/api/v1/auth/login", None, Some(good))
+            .await
+            .0,
+        429
+    );
 
-    let failures = app.ok("get", "/api/v1/audit?action=auth.login&outcome=failure", &t.admin_token, None, 200).await;
+    let failures = app
+        .ok(
+            "get",
+            "/api/v1/audit?action=auth.login&outcome=failure",
+            &t.admin_token,
+            None,
+            200,
+        )
+        .await;
     let events = failures["events"].as_array().unwrap();
     assert_eq!(events.len(), 5);
     assert_eq!(events[0]["details"]["reason"], "bad_credentials");
     assert_eq!(events[0]["client_ip"], "127.0.0.1");
-    let denied = app.ok("get", "/api/v1/audit?action=auth.login&outcome=denied", &t.admin_token, None, 200).await;
+    let denied = app
+        .ok(
+            "get",
+            "/api/v1/audit?action=auth.login&outcome=denied",
+            &t.admin_token,
+            None,
+            200,
+        )
+        .await;
     assert_eq!(denied["events"].as_array().unwrap().len(), 2);
 
     // An unknown account is throttled and answered the same way.
-    let (status, body) = app.call("post", "/api/v1/auth/login", None, Some(json!({ "email": "ghost@acme.test", "password": "x", "tenant": "acme" }))).await;
+    let (status, body) = app
+        .call(
+            "post",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "ghost@acme.test", "password": "x", "tenant": "acme" })),
+        )
+        .await;
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "unauthenticated");
 }
@@ -109,26 +249,54 @@ async fn platform_admins_enter_a_tenant_only_through_an_audited_grant() {
     let t = world::tenant(&app, "acme").await;
 
     // The platform token itself has no way into tenant routes.
-    let (status, _) = app.call("get", "/api/v1/cameras", Some(&app.platform_token), None).await;
+    let (status, _) = app
+        .call("get", "/api/v1/cameras", Some(&app.platform_token), None)
+        .await;
     assert_eq!(status, 403);
 
     let body = json!({ "reason": "ticket 4711: camera offline", "minutes": 30 });
-    let grant = app.ok("post", &format!("/api/v1/tenants/{}/access-grants", t.id), &app.platform_token, Some(body), 201).await;
+    let grant = app
+        .ok(
+            "post",
+            &format!("/api/v1/tenants/{}/access-grants", t.id),
+            &app.platform_token,
+            Some(body),
+            201,
+        )
+        .await;
     let support = s(&grant["tokens"], "access_token");
     let cams = app.ok("get", "/api/v1/cameras", &support, None, 200).await;
     assert_eq!(cams.as_array().unwrap().len(), 2);
 
     // The tenant sees the grant and what support did, by name.
-    app.ok("post", "/api/v1/sites", &support, Some(json!({ "name": "added by support" })), 201).await;
-    let log = app.ok("get", "/api/v1/audit", &t.admin_token, None, 200).await;
+    app.ok(
+        "post",
+        "/api/v1/sites",
+        &support,
+        Some(json!({ "name": "added by support" })),
+        201,
+    )
+    .await;
+    let log = app
+        .ok("get", "/api/v1/audit", &t.admin_token, None, 200)
+        .await;
     let events = log["events"].as_array().unwrap();
     assert_eq!(events[0]["action"], "site.create");
     assert_eq!(events[0]["actor_kind"], "support");
     assert_eq!(events[1]["action"], "support.grant");
-    assert_eq!(events[1]["details"]["reason"], "ticket 4711: camera offline");
+    assert_eq!(
+        events[1]["details"]["reason"],
+        "ticket 4711: camera offline"
+    );
 
     // Grants are time-limited: too long is refused.
-    let (status, _) = app.call("post", &format!("/api/v1/tenants/{}/access-grants", t.id), Some(&app.platform_token),
-        Some(json!({ "reason": "forever", "minutes": 100000 }))).await;
+    let (status, _) = app
+        .call(
+            "post",
+            &format!("/api/v1/tenants/{}/access-grants", t.id),
+            Some(&app.platform_token),
+            Some(json!({ "reason": "forever", "minutes": 100000 })),
+        )
+        .await;
     assert_eq!(status, 400);
 }

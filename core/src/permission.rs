@@ -65,8 +65,14 @@ impl Permission {
     pub fn is_site_level(self) -> bool {
         matches!(
             self,
-            SitesRead | CamerasRead | CamerasWrite | RelaysRead | RelaysWrite | LiveView
-                | PlaybackView | ExportCreate
+            SitesRead
+                | CamerasRead
+                | CamerasWrite
+                | RelaysRead
+                | RelaysWrite
+                | LiveView
+                | PlaybackView
+                | ExportCreate
         )
     }
 }
@@ -80,8 +86,16 @@ pub struct BuiltinRole {
 
 /// The built-in roles, created in every new tenant.
 pub const BUILTIN_ROLES: &[BuiltinRole] = &[
-    BuiltinRole { name: "owner", description: "Everything in the tenant", permissions: ALL },
-    BuiltinRole { name: "admin", description: "Users, roles, sites, cameras, relays", permissions: ALL },
+    BuiltinRole {
+        name: "owner",
+        description: "Everything in the tenant",
+        permissions: ALL,
+    },
+    BuiltinRole {
+        name: "admin",
+        description: "Users, roles, sites, cameras, relays",
+        permissions: ALL,
+    },
     BuiltinRole {
         name: "operator",
         description: "Live view, playback and export",
@@ -92,11 +106,21 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         description: "Live view only",
         permissions: &[SitesRead, CamerasRead, LiveView],
     },
-    BuiltinRole { name: "auditor", description: "Reads the audit log", permissions: &[AuditRead] },
+    BuiltinRole {
+        name: "auditor",
+        description: "Reads the audit log",
+        permissions: &[AuditRead],
+    },
     BuiltinRole {
         name: "installer",
         description: "Relays and cameras on site",
-        permissions: &[SitesRead, CamerasRead, CamerasWrite, RelaysRead, RelaysWrite],
+        permissions: &[
+            SitesRead,
+            CamerasRead,
+            CamerasWrite,
+            RelaysRead,
+            RelaysWrite,
+        ],
     },
 ];
 

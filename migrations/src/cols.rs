@@ -4,15 +4,25 @@
 use sea_orm_migration::prelude::*;
 
 pub fn table(name: &str) -> TableCreateStatement {
-    Table::create().table(Alias::new(name)).if_not_exists().to_owned()
+    Table::create()
+        .table(Alias::new(name))
+        .if_not_exists()
+        .to_owned()
 }
 
 pub fn id() -> ColumnDef {
-    ColumnDef::new(Alias::new("id")).uuid().not_null().primary_key().to_owned()
+    ColumnDef::new(Alias::new("id"))
+        .uuid()
+        .not_null()
+        .primary_key()
+        .to_owned()
 }
 
 pub fn uuid(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).uuid().not_null().to_owned()
+    ColumnDef::new(Alias::new(name))
+        .uuid()
+        .not_null()
+        .to_owned()
 }
 
 pub fn uuid_null(name: &str) -> ColumnDef {
@@ -20,7 +30,10 @@ pub fn uuid_null(name: &str) -> ColumnDef {
 }
 
 pub fn text(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).text().not_null().to_owned()
+    ColumnDef::new(Alias::new(name))
+        .text()
+        .not_null()
+        .to_owned()
 }
 
 pub fn text_null(name: &str) -> ColumnDef {
@@ -28,27 +41,45 @@ pub fn text_null(name: &str) -> ColumnDef {
 }
 
 pub fn ts(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).timestamp_with_time_zone().not_null().to_owned()
+    ColumnDef::new(Alias::new(name))
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
 }
 
 pub fn ts_null(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).timestamp_with_time_zone().null().to_owned()
+    ColumnDef::new(Alias::new(name))
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
 }
 
 pub fn json(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).json_binary().not_null().to_owned()
+    ColumnDef::new(Alias::new(name))
+        .json_binary()
+        .not_null()
+        .to_owned()
 }
 
 pub fn int(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).integer().not_null().to_owned()
+    ColumnDef::new(Alias::new(name))
+        .integer()
+        .not_null()
+        .to_owned()
 }
 
 pub fn big(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).big_integer().not_null().to_owned()
+    ColumnDef::new(Alias::new(name))
+        .big_integer()
+        .not_null()
+        .to_owned()
 }
 
 pub fn boolean(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).boolean().not_null().to_owned()
+    ColumnDef::new(Alias::new(name))
+        .boolean()
+        .not_null()
+        .to_owned()
 }
 
 /// A foreign key from `(tenant_id, column)` to `(tenant_id, id)` of `target`:
@@ -56,8 +87,14 @@ pub fn boolean(name: &str) -> ColumnDef {
 pub fn tenant_fk(from: &str, column: &str, target: &str) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from}_{column}"))
-        .from(Alias::new(from), (Alias::new("tenant_id"), Alias::new(column)))
-        .to(Alias::new(target), (Alias::new("tenant_id"), Alias::new("id")))
+        .from(
+            Alias::new(from),
+            (Alias::new("tenant_id"), Alias::new(column)),
+        )
+        .to(
+            Alias::new(target),
+            (Alias::new("tenant_id"), Alias::new("id")),
+        )
         .on_delete(ForeignKeyAction::Cascade)
         .to_owned()
 }
@@ -65,7 +102,9 @@ pub fn tenant_fk(from: &str, column: &str, target: &str) -> ForeignKeyCreateStat
 /// Like `tenant_fk`, but deleting the target is refused while rows point
 /// at it: the application clears the reference first.
 pub fn tenant_fk_restrict(from: &str, column: &str, target: &str) -> ForeignKeyCreateStatement {
-    tenant_fk(from, column, target).on_delete(ForeignKeyAction::Restrict).to_owned()
+    tenant_fk(from, column, target)
+        .on_delete(ForeignKeyAction::Restrict)
+        .to_owned()
 }
 
 /// A plain foreign key to `target.id`.

@@ -118,7 +118,11 @@ fn tables() -> Vec<TableCreateStatement> {
             .col(ts("expires_at"))
             .col(ts_null("revoked_at"))
             .foreign_key(&mut fk("platform_grants", "tenant_id", "tenants"))
-            .foreign_key(&mut fk("platform_grants", "platform_admin_id", "platform_admins"))
+            .foreign_key(&mut fk(
+                "platform_grants",
+                "platform_admin_id",
+                "platform_admins",
+            ))
             .to_owned(),
     ]
 }

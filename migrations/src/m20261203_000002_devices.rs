@@ -17,7 +17,8 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(relays()).await?;
         m.create_table(cameras()).await?;
-        m.create_index(unique("relays", &["claim_code_hash"])).await?;
+        m.create_index(unique("relays", &["claim_code_hash"]))
+            .await?;
         Ok(())
     }
 }

@@ -21,7 +21,8 @@ impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(events()).await?;
         m.create_table(heads()).await?;
-        m.create_index(unique("audit_events", &["tenant_id", "seq"])).await?;
+        m.create_index(unique("audit_events", &["tenant_id", "seq"]))
+            .await?;
         Ok(())
     }
 }
@@ -49,7 +50,12 @@ fn events() -> TableCreateStatement {
 
 fn heads() -> TableCreateStatement {
     table("audit_heads")
-        .col(ColumnDef::new(Alias::new("tenant_id")).uuid().not_null().primary_key())
+        .col(
+            ColumnDef::new(Alias::new("tenant_id"))
+                .uuid()
+                .not_null()
+                .primary_key(),
+        )
         .col(big("seq"))
         .col(text("hash"))
         .to_owned()

@@ -41,7 +41,10 @@ pub enum AdminCommand {
 async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
     let url = match &cfg.database_url {
         Some(url) => url.expose().clone(),
-        None => format!("sqlite://{}?mode=rwc", cfg.data_dir.join("argus.db").display()),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            cfg.data_dir.join("argus.db").display()
+        ),
     };
     let db = argus_api::db::connect(&url).await?;
     argus_api::db::migrate(&db).await?;
@@ -64,13 +67,20 @@ pub async fn run(cfg: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                 println!("password: {}", pw.expose());
             }
         }
-        AdminCommand::CreateTenant { slug, name, admin_email } => {
+        AdminCommand::CreateTenant {
+            slug,
+            name,
+            admin_email,
+        } => {
             let db = connect(&cfg).await?;
             let pw = Secret::new(super::generate_password());
             if !bootstrap::tenant_with_owner(&db, &slug, &name, &admin_email, &pw).await? {
                 anyhow::bail!("a tenant {slug} already exists");
             }
-            println!("created tenant {slug}; owner {admin_email} password: {}", pw.expose());
+            println!(
+                "created tenant {slug}; owner {admin_email} password: {}",
+                pw.expose()
+            );
         }
         AdminCommand::SetPassword { email, tenant } => {
             let db = connect(&cfg).await?;
@@ -82,17 +92,28 @@ pub async fn run(cfg: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             let dir = cfg.key_dir();
             std::fs::create_dir_all(&dir)?;
             let kid = keys::generate(&dir)?;
-            println!("new signing key {kid} in {}; restart the api to use it", dir.display());
+            println!(
+                "new signing key {kid} in {}; restart the api to use it",
+                dir.display()
+            );
         }
     }
     Ok(())
 }
 
-async fn set_password(db: &DatabaseConnection, email: &str, slug: Option<&str>, pw: &Secret<String>) -> anyhow::Result<()> {
+async fn set_password(
+    db: &DatabaseConnection,
+    email: &str,
+    slug: Option<&str>,
+    pw: &Secret<String>,
+) -> anyhow::Result<()> {
     let email = email.trim().to_lowercase();
     let hash = password::hash(pw.clone()).await?;
     let Some(slug) = slug else {
-        let admin = platform_admin::Entity::find().filter(platform_admin::Column::Email.eq(&email)).one(db).await?;
+        let admin = platform_admin::Entity::find()
+            .filter(platform_admin::Column::Email.eq(&email))
+            .one(db)
+            .await?;
         let admin = admin.ok_or_else(|| anyhow::anyhow!("no platform admin {email}"))?;
         let id = admin.id;
         let mut active: platform_admin::ActiveModel = admin.into();
@@ -100,7 +121,10 @@ async fn set_password(db: &DatabaseConnection, email: &str, slug: Option<&str>, 
         active.update(db).await?;
         return Ok(session::revoke_all(db, id, "password reset").await?);
     };
-    let t = tenant::Entity::find().filter(tenant::Column::Slug.eq(slug)).one(db).await?;
+    let t = tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug))
+        .one(db)
+        .await?;
     let t = t.ok_or_else(|| anyhow::anyhow!("no tenant {slug}"))?;
     let u = user::Entity::find()
         .filter(user::Column::TenantId.eq(t.id))

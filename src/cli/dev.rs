@@ -29,16 +29,29 @@ pub async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     if let Some(dir) = args.data_dir {
         cfg.data_dir = dir;
     }
-    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
-    let url = format!("sqlite://{}?mode=rwc", cfg.data_dir.join("argus.db").display());
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        cfg.data_dir.join("argus.db").display()
+    );
     let db = argus_api::db::connect(&url).await?;
     argus_api::db::migrate(&db).await?;
     let keys = KeySet::load_or_create(&cfg.key_dir())?;
-    let listener = TcpListener::bind(&cfg.listen).with_context(|| format!("binding {}", cfg.listen))?;
+    let listener =
+        TcpListener::bind(&cfg.listen).with_context(|| format!("binding {}", cfg.listen))?;
 
-    let admin = login(cfg.bootstrap_admin_email.clone(), cfg.bootstrap_admin_password.clone(), "admin@argus.local");
+    let admin = login(
+        cfg.bootstrap_admin_email.clone(),
+        cfg.bootstrap_admin_password.clone(),
+        "admin@argus.local",
+    );
     let created_admin = bootstrap::platform_admin(&db, &admin.0, &admin.1).await?;
-    let demo = login(cfg.demo_admin_email.clone(), cfg.demo_admin_password.clone(), "admin@demo.local");
+    let demo = login(
+        cfg.demo_admin_email.clone(),
+        cfg.demo_admin_password.clone(),
+        "admin@demo.local",
+    );
     let created_demo = bootstrap::tenant_with_owner(&db, "demo", "Demo", &demo.0, &demo.1).await?;
     if created_demo {
         bootstrap::demo_site_and_camera(&db, "demo").await?;
@@ -47,8 +60,20 @@ pub async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     let url = format!("http://{}", cfg.listen);
     println!("\nArgus is running at {url}");
     println!("  {:<19}{url}/api/docs/", "API docs:");
-    print_login("platform admin", &admin, created_admin, cfg.bootstrap_admin_password.is_some(), None);
-    print_login("demo tenant admin", &demo, created_demo, cfg.demo_admin_password.is_some(), Some("demo"));
+    print_login(
+        "platform admin",
+        &admin,
+        created_admin,
+        cfg.bootstrap_admin_password.is_some(),
+        None,
+    );
+    print_login(
+        "demo tenant admin",
+        &demo,
+        created_demo,
+        cfg.demo_admin_password.is_some(),
+        Some("demo"),
+    );
     println!("  {:<19}{}\n", "data:", cfg.data_dir.display());
 
     let state = actix_web::web::Data::new(AppState::new(db, cfg, keys));
@@ -57,7 +82,11 @@ pub async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
 }
 
 /// (email, password, whether the password was generated).
-fn login(email: Option<String>, pw: Option<Secret<String>>, default_email: &str) -> (String, Secret<String>, bool) {
+fn login(
+    email: Option<String>,
+    pw: Option<Secret<String>>,
+    default_email: &str,
+) -> (String, Secret<String>, bool) {
     let email = email.unwrap_or_else(|| default_email.to_string());
     match pw {
         Some(pw) => (email, pw, false),
@@ -65,8 +94,16 @@ fn login(email: Option<String>, pw: Option<Secret<String>>, default_email: &str)
     }
 }
 
-fn print_login(who: &str, login: &(String, Secret<String>, bool), created: bool, from_env: bool, tenant: Option<&str>) {
-    let tenant = tenant.map(|t| format!(" (tenant \"{t}\")")).unwrap_or_default();
+fn print_login(
+    who: &str,
+    login: &(String, Secret<String>, bool),
+    created: bool,
+    from_env: bool,
+    tenant: Option<&str>,
+) {
+    let tenant = tenant
+        .map(|t| format!(" (tenant \"{t}\")"))
+        .unwrap_or_default();
     let password = if created || from_env {
         login.1.expose().clone()
     } else {

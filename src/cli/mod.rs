@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "argus", version, about = "Argus: multi-tenant cloud video management")]
+#[command(
+    name = "argus",
+    version,
+    about = "Argus: multi-tenant cloud video management"
+)]
 pub struct Cli {
     /// A TOML config file (see argus.sample.toml); ARGUS_* variables override it.
     #[arg(long, global = true)]
@@ -49,5 +53,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// A random password for a generated login: 20 URL-safe characters.
 pub fn generate_password() -> String {
-    argus_api::auth::session::random_token().chars().take(20).collect()
+    argus_api::auth::session::random_token()
+        .chars()
+        .take(20)
+        .collect()
 }

@@ -22,7 +22,10 @@ pub struct ApiArgs {
 
 /// Connects to the configured database.
 pub async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
-    let url = cfg.database_url.as_ref().context("set DATABASE_URL (or database_url in the config)")?;
+    let url = cfg
+        .database_url
+        .as_ref()
+        .context("set DATABASE_URL (or database_url in the config)")?;
     Ok(argus_api::db::connect(url.expose()).await?)
 }
 
@@ -35,10 +38,15 @@ pub async fn run(mut cfg: Config, args: ApiArgs) -> anyhow::Result<()> {
         argus_api::db::migrate(&db).await?;
     }
     let keys = KeySet::load_or_create(&cfg.key_dir())?;
-    let listener = TcpListener::bind(&cfg.listen).with_context(|| format!("binding {}", cfg.listen))?;
+    let listener =
+        TcpListener::bind(&cfg.listen).with_context(|| format!("binding {}", cfg.listen))?;
     tracing::info!(listen = %cfg.listen, "argus api listening");
 
-    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let state = actix_web::web::Data::new(AppState::new(db, cfg, keys));
     argus_api::app::serve(state, listener, workers)?.await?;
     Ok(())

@@ -89,16 +89,30 @@ pub struct Walker {
 
 impl Default for Walker {
     fn default() -> Self {
-        Self { expected_seq: 1, prev_hash: String::new(), checked: 0 }
+        Self {
+            expected_seq: 1,
+            prev_hash: String::new(),
+            checked: 0,
+        }
     }
 }
 
 impl Walker {
     /// Checks the next event; returns where the chain breaks, if it does.
     pub fn step(&mut self, ev: &audit_event::Model) -> Option<Break> {
-        let brk = |reason: &str, seq| Some(Break { seq, event_id: Some(ev.id), reason: reason.into() });
+        let brk = |reason: &str, seq| {
+            Some(Break {
+                seq,
+                event_id: Some(ev.id),
+                reason: reason.into(),
+            })
+        };
         if ev.seq != self.expected_seq {
-            return Some(Break { seq: self.expected_seq, event_id: None, reason: "missing".into() });
+            return Some(Break {
+                seq: self.expected_seq,
+                event_id: None,
+                reason: "missing".into(),
+            });
         }
         if ev.prev_hash != self.prev_hash {
             return brk("relinked", ev.seq);

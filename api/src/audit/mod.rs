@@ -10,9 +10,7 @@ pub mod routes;
 use crate::entity::{audit_event, audit_head};
 use chrono::{DurationRound, TimeDelta, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QuerySelect, Set};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -31,11 +29,19 @@ pub struct Actor {
 
 impl Actor {
     pub fn anonymous(label: impl Into<String>) -> Self {
-        Self { kind: "anonymous", id: None, label: label.into() }
+        Self {
+            kind: "anonymous",
+            id: None,
+            label: label.into(),
+        }
     }
 
     pub fn system() -> Self {
-        Self { kind: "system", id: None, label: "argus".into() }
+        Self {
+            kind: "system",
+            id: None,
+            label: "argus".into(),
+        }
     }
 }
 
@@ -60,7 +66,9 @@ pub struct Event<'a> {
 /// Appends `ev` to `tenant`'s chain inside the caller's transaction.
 pub async fn append<C: ConnectionTrait>(db: &C, tenant: Uuid, ev: Event<'_>) -> Result<(), DbErr> {
     let head = lock_head(db, tenant).await?;
-    let at = Utc::now().duration_trunc(TimeDelta::microseconds(1)).unwrap_or_else(|_| Utc::now());
+    let at = Utc::now()
+        .duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or_else(|_| Utc::now());
 
     let mut model = audit_event::Model {
         id: Uuid::now_v7(),
@@ -101,7 +109,11 @@ async fn lock_head<C: ConnectionTrait>(db: &C, tenant: Uuid) -> Result<audit_hea
         hash: Set(String::new()),
     };
     audit_head::Entity::insert(genesis)
-        .on_conflict(OnConflict::column(audit_head::Column::TenantId).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(audit_head::Column::TenantId)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
 
@@ -109,5 +121,8 @@ async fn lock_head<C: ConnectionTrait>(db: &C, tenant: Uuid) -> Result<audit_hea
     if db.get_database_backend() == DbBackend::Postgres {
         query = query.lock_exclusive();
     }
-    query.one(db).await?.ok_or_else(|| DbErr::RecordNotFound("audit head".into()))
+    query
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("audit head".into()))
 }

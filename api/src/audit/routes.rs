@@ -81,7 +81,11 @@ fn condition(cx: &TenantCx, f: &Filter) -> Condition {
 /// Lists events, newest first, with filters and cursor pagination.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])),
     params(Filter), responses((status = 200, body = Page)))]
-pub async fn list(state: web::Data<AppState>, auth: Auth, f: web::Query<Filter>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    f: web::Query<Filter>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     cx.require(AuditRead)?;
     let limit = f.limit.unwrap_or(100);
@@ -95,8 +99,13 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, f: web::Query<Filter>)
         .limit(limit)
         .all(&cx.tx)
         .await?;
-    let next_cursor = (events.len() as u64 == limit).then(|| events.last().map(|e| e.seq)).flatten();
-    Ok(HttpResponse::Ok().json(Page { events, next_cursor }))
+    let next_cursor = (events.len() as u64 == limit)
+        .then(|| events.last().map(|e| e.seq))
+        .flatten();
+    Ok(HttpResponse::Ok().json(Page {
+        events,
+        next_cursor,
+    }))
 }
 
 /// Recomputes the hash chain; names the first event that was altered,
@@ -122,11 +131,17 @@ pub async fn verify(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRes
         }
     }
     if first_break.is_none() {
-        let head = audit_head::Entity::find_by_id(cx.tenant).one(&cx.tx).await?;
+        let head = audit_head::Entity::find_by_id(cx.tenant)
+            .one(&cx.tx)
+            .await?;
         first_break = walker.finish(head.map(|h| h.seq).unwrap_or(0));
     }
     let ok = first_break.is_none();
-    Ok(HttpResponse::Ok().json(Verification { ok, checked: walker.checked, first_break }))
+    Ok(HttpResponse::Ok().json(Verification {
+        ok,
+        checked: walker.checked,
+        first_break,
+    }))
 }
 
 /// Events with seq greater than `after`, oldest first.
@@ -143,7 +158,11 @@ async fn page_from(cx: &TenantCx, after: i64) -> ApiResult<Vec<audit_event::Mode
 /// Exports the whole log, oldest first, as JSON Lines or CSV.
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", security(("bearer" = [])),
     params(ExportParams), responses((status = 200, content_type = "application/jsonl")))]
-pub async fn export(state: web::Data<AppState>, auth: Auth, p: web::Query<ExportParams>) -> ApiResult<HttpResponse> {
+pub async fn export(
+    state: web::Data<AppState>,
+    auth: Auth,
+    p: web::Query<ExportParams>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     cx.require(AuditRead)?;
     let format = p.format.as_deref().unwrap_or("jsonl");
@@ -175,16 +194,41 @@ pub async fn export(state: web::Data<AppState>, auth: Auth, p: web::Query<Export
         body.extend(csv.into_inner().map_err(ApiError::internal)?);
     }
 
-    cx.audit("audit.export", None, json!({ "format": format, "up_to_seq": after })).await?;
+    cx.audit(
+        "audit.export",
+        None,
+        json!({ "format": format, "up_to_seq": after }),
+    )
+    .await?;
     cx.commit().await?;
-    let content_type = if format == "csv" { "text/csv" } else { "application/jsonl" };
+    let content_type = if format == "csv" {
+        "text/csv"
+    } else {
+        "application/jsonl"
+    };
     let disposition = format!("attachment; filename=\"audit.{format}\"");
-    Ok(HttpResponse::Ok().content_type(content_type).insert_header(("Content-Disposition", disposition)).body(body))
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Content-Disposition", disposition))
+        .body(body))
 }
 
 const CSV_COLUMNS: &[&str] = &[
-    "seq", "id", "at", "actor_kind", "actor_id", "actor_label", "action", "target_kind", "target_id",
-    "outcome", "client_ip", "user_agent", "details", "prev_hash", "hash",
+    "seq",
+    "id",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_kind",
+    "target_id",
+    "outcome",
+    "client_ip",
+    "user_agent",
+    "details",
+    "prev_hash",
+    "hash",
 ];
 
 fn csv_header() -> Vec<u8> {

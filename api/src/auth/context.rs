@@ -30,7 +30,10 @@ pub struct Auth {
 
 /// Where the request came from, for the audit log.
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
-    let user_agent = req.headers().get("user-agent").and_then(|v| v.to_str().ok());
+    let user_agent = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok());
     RequestMeta {
         client_ip: req.peer_addr().map(|a| a.ip().to_string()),
         user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
@@ -47,9 +50,16 @@ impl FromRequest for Auth {
 }
 
 fn extract(req: &HttpRequest) -> ApiResult<Auth> {
-    let state = req.app_data::<Data<AppState>>().ok_or_else(|| ApiError::internal("no state"))?;
-    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-    let bearer = header.and_then(|h| h.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthenticated)?;
+    let state = req
+        .app_data::<Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("no state"))?;
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    let bearer = header
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthenticated)?;
     let claims = token::verify(&state.keys, &state.cfg.auth, bearer.trim())
         .ok_or_else(ApiError::unauthenticated)?;
 
@@ -58,7 +68,10 @@ fn extract(req: &HttpRequest) -> ApiResult<Auth> {
     if let Some(tid) = claims.tid {
         span.record("tenant.id", tracing::field::display(tid));
     }
-    Ok(Auth { claims, meta: request_meta(req) })
+    Ok(Auth {
+        claims,
+        meta: request_meta(req),
+    })
 }
 
 /// A verified platform admin's token; anyone else gets 403 before the
@@ -98,20 +111,40 @@ impl Auth {
     pub async fn tenant(self, state: &AppState) -> ApiResult<TenantCx> {
         let c = &self.claims;
         let Some(tenant) = c.tid else {
-            return Err(ApiError::forbidden("this route needs a tenant user's token"));
+            return Err(ApiError::forbidden(
+                "this route needs a tenant user's token",
+            ));
         };
         let tx = state.db.begin().await?;
-        let rows = query(&tx, session_sql(c.kind), vec![c.sid.into(), c.sub.into(), tenant.into()]).await?;
+        let rows = query(
+            &tx,
+            session_sql(c.kind),
+            vec![c.sid.into(), c.sub.into(), tenant.into()],
+        )
+        .await?;
         let first = rows.first().ok_or_else(ApiError::unauthenticated)?;
         check_expiry(first)?;
 
         let grants = match c.kind {
-            SubjectKind::Support => Grants(vec![Grant { permissions: argus_core::permission::ALL.iter().copied().collect(), site: None }]),
+            SubjectKind::Support => Grants(vec![Grant {
+                permissions: argus_core::permission::ALL.iter().copied().collect(),
+                site: None,
+            }]),
             _ => grants_from_rows(&rows)?,
         };
-        let actor = Actor { kind: c.kind.as_str(), id: Some(c.sub), label: label(first, c)? };
+        let actor = Actor {
+            kind: c.kind.as_str(),
+            id: Some(c.sub),
+            label: label(first, c)?,
+        };
         crate::db::scope_to_tenant(&tx, tenant).await?;
-        Ok(TenantCx { tx, tenant, actor, grants, meta: self.meta })
+        Ok(TenantCx {
+            tx,
+            tenant,
+            actor,
+            grants,
+            meta: self.meta,
+        })
     }
 
     /// Opens a transaction for a platform admin's token.
@@ -124,8 +157,16 @@ impl Auth {
         let rows = query(&tx, session_sql(c.kind), vec![c.sid.into(), c.sub.into()]).await?;
         let first = rows.first().ok_or_else(ApiError::unauthenticated)?;
         check_expiry(first)?;
-        let actor = Actor { kind: "platform", id: Some(c.sub), label: label(first, c)? };
-        Ok(PlatformCx { tx, actor, meta: self.meta })
+        let actor = Actor {
+            kind: "platform",
+            id: Some(c.sub),
+            label: label(first, c)?,
+        };
+        Ok(PlatformCx {
+            tx,
+            actor,
+            meta: self.meta,
+        })
     }
 }
 
@@ -161,10 +202,16 @@ fn session_sql(kind: SubjectKind) -> &'static str {
     }
 }
 
-async fn query(tx: &DatabaseTransaction, sql: &str, values: Vec<Value>) -> ApiResult<Vec<QueryResult>> {
+async fn query(
+    tx: &DatabaseTransaction,
+    sql: &str,
+    values: Vec<Value>,
+) -> ApiResult<Vec<QueryResult>> {
     let backend = tx.get_database_backend();
     let sql = crate::db::placeholders(backend, sql);
-    Ok(tx.query_all(Statement::from_sql_and_values(backend, sql, values)).await?)
+    Ok(tx
+        .query_all(Statement::from_sql_and_values(backend, sql, values))
+        .await?)
 }
 
 fn check_expiry(row: &QueryResult) -> ApiResult<()> {
@@ -194,7 +241,9 @@ fn grants_from_rows(rows: &[QueryResult]) -> ApiResult<Grants> {
         let list: Vec<String> = serde_json::from_value(perms).map_err(ApiError::internal)?;
         let permissions = list
             .iter()
-            .filter_map(|p| serde_json::from_value::<Permission>(serde_json::Value::String(p.clone())).ok())
+            .filter_map(|p| {
+                serde_json::from_value::<Permission>(serde_json::Value::String(p.clone())).ok()
+            })
             .collect();
         grants.push(Grant { permissions, site });
     }
@@ -207,7 +256,10 @@ impl TenantCx {
         if self.grants.tenant_wide(perm) {
             return Ok(());
         }
-        Err(ApiError::forbidden(format!("missing permission {}", perm_name(perm))))
+        Err(ApiError::forbidden(format!(
+            "missing permission {}",
+            perm_name(perm)
+        )))
     }
 
     /// Requires `perm` somewhere (tenant-wide or on a site); 403 otherwise.
@@ -215,12 +267,27 @@ impl TenantCx {
         if self.grants.anywhere(perm) {
             return Ok(());
         }
-        Err(ApiError::forbidden(format!("missing permission {}", perm_name(perm))))
+        Err(ApiError::forbidden(format!(
+            "missing permission {}",
+            perm_name(perm)
+        )))
     }
 
     /// Records an event in this tenant's audit log, in this transaction.
-    pub async fn audit(&self, action: &str, target: Option<(&str, Uuid)>, details: serde_json::Value) -> ApiResult<()> {
-        let ev = Event { actor: &self.actor, action, target, outcome: "success", details, meta: &self.meta };
+    pub async fn audit(
+        &self,
+        action: &str,
+        target: Option<(&str, Uuid)>,
+        details: serde_json::Value,
+    ) -> ApiResult<()> {
+        let ev = Event {
+            actor: &self.actor,
+            action,
+            target,
+            outcome: "success",
+            details,
+            meta: &self.meta,
+        };
         Ok(audit::append(&self.tx, self.tenant, ev).await?)
     }
 
@@ -231,8 +298,21 @@ impl TenantCx {
 
 impl PlatformCx {
     /// Records an event in `tenant`'s chain (or the platform chain).
-    pub async fn audit(&self, tenant: Uuid, action: &str, target: Option<(&str, Uuid)>, details: serde_json::Value) -> ApiResult<()> {
-        let ev = Event { actor: &self.actor, action, target, outcome: "success", details, meta: &self.meta };
+    pub async fn audit(
+        &self,
+        tenant: Uuid,
+        action: &str,
+        target: Option<(&str, Uuid)>,
+        details: serde_json::Value,
+    ) -> ApiResult<()> {
+        let ev = Event {
+            actor: &self.actor,
+            action,
+            target,
+            outcome: "success",
+            details,
+            meta: &self.meta,
+        };
         Ok(audit::append(&self.tx, tenant, ev).await?)
     }
 
@@ -243,5 +323,8 @@ impl PlatformCx {
 
 /// The permission's wire name, e.g. `cameras.write`.
 pub fn perm_name(perm: Permission) -> String {
-    serde_json::to_value(perm).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(perm)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

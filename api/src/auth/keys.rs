@@ -23,13 +23,17 @@ impl KeySet {
     /// Loads every `*.pk8` in `dir`.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let mut keys = BTreeMap::new();
-        let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
         for entry in entries {
             let path = entry?.path();
             if path.extension().and_then(|e| e.to_str()) != Some("pk8") {
                 continue;
             }
-            let kid = path.file_stem().and_then(|s| s.to_str()).context("key file name")?;
+            let kid = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .context("key file name")?;
             let der = std::fs::read(&path)?;
             keys.insert(kid.to_string(), der);
         }
@@ -56,7 +60,10 @@ impl KeySet {
         for (kid, der) in &keys {
             let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
                 .map_err(|e| anyhow::anyhow!("key {kid} is not an Ed25519 PKCS#8 key: {e}"))?;
-            verifying.insert(kid.clone(), DecodingKey::from_ed_der(pair.public_key().as_ref()));
+            verifying.insert(
+                kid.clone(),
+                DecodingKey::from_ed_der(pair.public_key().as_ref()),
+            );
         }
         Ok(Self {
             signing_kid: signing_kid.clone(),

@@ -17,7 +17,10 @@ pub struct Limiter {
 
 impl Limiter {
     pub fn new(window: Duration) -> Self {
-        Self { window, failures: Mutex::new(HashMap::new()) }
+        Self {
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Seconds until `key` may try again, if it has `max` or more recent failures.

@@ -26,10 +26,19 @@ pub fn chain_of(tenant: Option<&tenant::Model>) -> Uuid {
 }
 
 /// Finds the account; `Ok(None)` when there is none (still audited).
-pub async fn find<C: ConnectionTrait>(db: &C, email: &str, slug: Option<&str>) -> ApiResult<(Option<Account>, Option<tenant::Model>)> {
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    slug: Option<&str>,
+) -> ApiResult<(Option<Account>, Option<tenant::Model>)> {
     if let Some(slug) = slug {
-        let tenant = tenant::Entity::find().filter(tenant::Column::Slug.eq(slug)).one(db).await?;
-        let Some(tenant) = tenant else { return Ok((None, None)) };
+        let tenant = tenant::Entity::find()
+            .filter(tenant::Column::Slug.eq(slug))
+            .one(db)
+            .await?;
+        let Some(tenant) = tenant else {
+            return Ok((None, None));
+        };
         let found = user::Entity::find()
             .filter(user::Column::TenantId.eq(tenant.id))
             .filter(user::Column::Email.eq(email))
@@ -39,14 +48,28 @@ pub async fn find<C: ConnectionTrait>(db: &C, email: &str, slug: Option<&str>) -
         return Ok((account, Some(tenant)));
     }
 
-    let admin = platform_admin::Entity::find().filter(platform_admin::Column::Email.eq(email)).one(db).await?;
+    let admin = platform_admin::Entity::find()
+        .filter(platform_admin::Column::Email.eq(email))
+        .one(db)
+        .await?;
     if let Some(a) = admin {
         let active = a.status == "active";
-        let account = Account { kind: SubjectKind::Platform, id: a.id, tenant: None, email: a.email, password_hash: a.password_hash, active };
+        let account = Account {
+            kind: SubjectKind::Platform,
+            id: a.id,
+            tenant: None,
+            email: a.email,
+            password_hash: a.password_hash,
+            active,
+        };
         return Ok((Some(account), None));
     }
 
-    let users = user::Entity::find().filter(user::Column::Email.eq(email)).limit(2).all(db).await?;
+    let users = user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .limit(2)
+        .all(db)
+        .await?;
     match users.len() {
         0 => Ok((None, None)),
         1 => {

@@ -1,7 +1,9 @@
 //! Password hashing with argon2id (m = 19 MiB, t = 2, p = 1: the OWASP
 //! minimum). Hashing is CPU-heavy, so it runs on the blocking pool.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use argus_core::Secret;
 use std::sync::OnceLock;
@@ -28,8 +30,12 @@ pub async fn hash(password: Secret<String>) -> anyhow::Result<String> {
 pub async fn verify(password: Secret<String>, stored: Option<String>) -> bool {
     let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
     tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PasswordHash::new(&stored) else { return false };
-        argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok()
+        let Ok(parsed) = PasswordHash::new(&stored) else {
+            return false;
+        };
+        argon2()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok()
     })
     .await
     .unwrap_or(false)
@@ -39,7 +45,10 @@ fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        argon2().hash_password(b"not-a-password", &salt).expect("dummy hash").to_string()
+        argon2()
+            .hash_password(b"not-a-password", &salt)
+            .expect("dummy hash")
+            .to_string()
     })
 }
 

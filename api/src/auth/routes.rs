@@ -36,7 +36,11 @@ pub struct RefreshRequest {
 /// Logs in with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = Tokens), (status = 401), (status = 429)))]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> ApiResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<HttpResponse> {
     let meta = request_meta(&req);
     let email = body.email.trim().to_lowercase();
     let ip_key = format!("ip:{}", meta.client_ip.as_deref().unwrap_or("-"));
@@ -45,10 +49,19 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
     let (account, tenant) = login::find(&state.db, &email, body.tenant.as_deref()).await?;
     let chain = login::chain_of(tenant.as_ref());
     let auth = &state.cfg.auth;
-    let blocked = state.limiter.blocked_for(&account_key, auth.max_failures_per_account)
+    let blocked = state
+        .limiter
+        .blocked_for(&account_key, auth.max_failures_per_account)
         .or_else(|| state.limiter.blocked_for(&ip_key, auth.max_failures_per_ip));
     if let Some(secs) = blocked {
-        record_login(&state.db, chain, &Actor::anonymous(&email), "rate_limited", &meta).await?;
+        record_login(
+            &state.db,
+            chain,
+            &Actor::anonymous(&email),
+            "rate_limited",
+            &meta,
+        )
+        .await?;
         let mut err = ApiError::new(Kind::RateLimited, "too many failed logins; try again later");
         err.retry_after = Some(secs);
         return Err(err);
@@ -61,8 +74,17 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
         other => {
             state.limiter.record_failure(&account_key);
             state.limiter.record_failure(&ip_key);
-            let reason = if password_ok && other.is_some() { "inactive" } else { "bad_credentials" };
-            let actor = other.map(|a| Actor { kind: a.kind.as_str(), id: Some(a.id), label: a.email })
+            let reason = if password_ok && other.is_some() {
+                "inactive"
+            } else {
+                "bad_credentials"
+            };
+            let actor = other
+                .map(|a| Actor {
+                    kind: a.kind.as_str(),
+                    id: Some(a.id),
+                    label: a.email,
+                })
                 .unwrap_or_else(|| Actor::anonymous(&email));
             record_login(&state.db, chain, &actor, reason, &meta).await?;
             return Err(ApiError::unauthenticated());
@@ -72,27 +94,74 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
 
     let tx = state.db.begin().await?;
     touch_last_login(&tx, &account).await?;
-    let subject = Subject { kind: account.kind, id: account.id, tenant: account.tenant.as_ref().map(|t| t.id), grant: None };
-    let tokens = session::start(&tx, &state, &subject).await.map_err(ApiError::internal)?;
-    let actor = Actor { kind: account.kind.as_str(), id: Some(account.id), label: account.email.clone() };
-    let ev = Event { actor: &actor, action: "auth.login", target: None, outcome: "success", details: json!({}), meta: &meta };
+    let subject = Subject {
+        kind: account.kind,
+        id: account.id,
+        tenant: account.tenant.as_ref().map(|t| t.id),
+        grant: None,
+    };
+    let tokens = session::start(&tx, &state, &subject)
+        .await
+        .map_err(ApiError::internal)?;
+    let actor = Actor {
+        kind: account.kind.as_str(),
+        id: Some(account.id),
+        label: account.email.clone(),
+    };
+    let ev = Event {
+        actor: &actor,
+        action: "auth.login",
+        target: None,
+        outcome: "success",
+        details: json!({}),
+        meta: &meta,
+    };
     audit::append(&tx, chain, ev).await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(tokens))
 }
 
-async fn record_login<C: ConnectionTrait>(db: &C, chain: Uuid, actor: &Actor, reason: &str, meta: &RequestMeta) -> ApiResult<()> {
-    let outcome = if reason == "rate_limited" { "denied" } else { "failure" };
-    let ev = Event { actor, action: "auth.login", target: None, outcome, details: json!({ "reason": reason }), meta };
+async fn record_login<C: ConnectionTrait>(
+    db: &C,
+    chain: Uuid,
+    actor: &Actor,
+    reason: &str,
+    meta: &RequestMeta,
+) -> ApiResult<()> {
+    let outcome = if reason == "rate_limited" {
+        "denied"
+    } else {
+        "failure"
+    };
+    let ev = Event {
+        actor,
+        action: "auth.login",
+        target: None,
+        outcome,
+        details: json!({ "reason": reason }),
+        meta,
+    };
     Ok(audit::append(db, chain, ev).await?)
 }
 
 async fn touch_last_login<C: ConnectionTrait>(db: &C, account: &login::Account) -> ApiResult<()> {
     let now = Some(Utc::now());
     if account.tenant.is_some() {
-        user::ActiveModel { id: Set(account.id), last_login_at: Set(now), ..Default::default() }.update(db).await?;
+        user::ActiveModel {
+            id: Set(account.id),
+            last_login_at: Set(now),
+            ..Default::default()
+        }
+        .update(db)
+        .await?;
     } else {
-        platform_admin::ActiveModel { id: Set(account.id), last_login_at: Set(now), ..Default::default() }.update(db).await?;
+        platform_admin::ActiveModel {
+            id: Set(account.id),
+            last_login_at: Set(now),
+            ..Default::default()
+        }
+        .update(db)
+        .await?;
     }
     Ok(())
 }
@@ -101,19 +170,36 @@ async fn touch_last_login<C: ConnectionTrait>(db: &C, account: &login::Account) 
 /// revokes its whole session.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = Tokens), (status = 401)))]
-pub async fn refresh(state: web::Data<AppState>, req: HttpRequest, body: web::Json<RefreshRequest>) -> ApiResult<HttpResponse> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
     let meta = request_meta(&req);
     let tx = state.db.begin().await?;
-    let rotation = session::rotate(&tx, &state, body.refresh_token.expose()).await.map_err(ApiError::internal)?;
+    let rotation = session::rotate(&tx, &state, body.refresh_token.expose())
+        .await
+        .map_err(ApiError::internal)?;
     match rotation {
         Rotation::Rotated(tokens, _) => {
             tx.commit().await?;
             Ok(HttpResponse::Ok().json(tokens))
         }
         Rotation::Replayed(sess) => {
-            let actor = Actor { kind: "anonymous", id: Some(sess.subject_id), label: "refresh token holder".into() };
+            let actor = Actor {
+                kind: "anonymous",
+                id: Some(sess.subject_id),
+                label: "refresh token holder".into(),
+            };
             let chain = sess.tenant_id.unwrap_or(audit::PLATFORM_CHAIN);
-            let ev = Event { actor: &actor, action: "auth.refresh_replayed", target: Some(("session", sess.id)), outcome: "denied", details: json!({}), meta: &meta };
+            let ev = Event {
+                actor: &actor,
+                action: "auth.refresh_replayed",
+                target: Some(("session", sess.id)),
+                outcome: "denied",
+                details: json!({}),
+                meta: &meta,
+            };
             audit::append(&tx, chain, ev).await?;
             tx.commit().await?;
             Err(ApiError::unauthenticated())
@@ -129,14 +215,27 @@ pub async fn logout(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRes
     let sid = auth.claims.sid;
     let chain = auth.claims.tid.unwrap_or(audit::PLATFORM_CHAIN);
     let (actor, tx, meta) = match auth.claims.tid {
-        Some(_) => { let cx = auth.tenant(&state).await?; (cx.actor, cx.tx, cx.meta) }
-        None => { let cx = auth.platform(&state).await?; (cx.actor, cx.tx, cx.meta) }
+        Some(_) => {
+            let cx = auth.tenant(&state).await?;
+            (cx.actor, cx.tx, cx.meta)
+        }
+        None => {
+            let cx = auth.platform(&state).await?;
+            (cx.actor, cx.tx, cx.meta)
+        }
     };
     tx.commit().await?;
 
     let tx = state.db.begin().await?;
     session::revoke(&tx, sid, "logout").await?;
-    let ev = Event { actor: &actor, action: "auth.logout", target: Some(("session", sid)), outcome: "success", details: json!({}), meta: &meta };
+    let ev = Event {
+        actor: &actor,
+        action: "auth.logout",
+        target: Some(("session", sid)),
+        outcome: "success",
+        details: json!({}),
+        meta: &meta,
+    };
     audit::append(&tx, chain, ev).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
@@ -150,16 +249,30 @@ pub async fn me(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespons
     let sub = auth.claims.sub;
     if auth.claims.tid.is_none() {
         let cx = auth.platform(&state).await?;
-        let admin = platform_admin::Entity::find_by_id(sub).one(&cx.tx).await?.ok_or_else(ApiError::unauthenticated)?;
+        let admin = platform_admin::Entity::find_by_id(sub)
+            .one(&cx.tx)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
         return Ok(HttpResponse::Ok().json(json!({ "kind": kind, "platform_admin": admin })));
     }
     let cx = auth.tenant(&state).await?;
-    let tenant = crate::entity::tenant::Entity::find_by_id(cx.tenant).one(&cx.tx).await?;
+    let tenant = crate::entity::tenant::Entity::find_by_id(cx.tenant)
+        .one(&cx.tx)
+        .await?;
     let user = user::Entity::find_by_id(sub).one(&cx.tx).await?;
-    let grants: Vec<_> = cx.grants.0.iter().map(|g| {
-        let mut perms: Vec<String> = g.permissions.iter().map(|p| super::context::perm_name(*p)).collect();
-        perms.sort();
-        json!({ "site_id": g.site, "permissions": perms })
-    }).collect();
+    let grants: Vec<_> = cx
+        .grants
+        .0
+        .iter()
+        .map(|g| {
+            let mut perms: Vec<String> = g
+                .permissions
+                .iter()
+                .map(|p| super::context::perm_name(*p))
+                .collect();
+            perms.sort();
+            json!({ "site_id": g.site, "permissions": perms })
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "kind": kind, "tenant": tenant, "user": user, "actor": cx.actor.label, "grants": grants })))
 }

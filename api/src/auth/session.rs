@@ -37,7 +37,11 @@ pub struct Subject {
 }
 
 /// Starts a session for `who` and issues its first tokens.
-pub async fn start<C: ConnectionTrait>(db: &C, state: &AppState, who: &Subject) -> anyhow::Result<Tokens> {
+pub async fn start<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    who: &Subject,
+) -> anyhow::Result<Tokens> {
     let now = Utc::now();
     let sid = Uuid::now_v7();
     session::ActiveModel {
@@ -66,13 +70,19 @@ pub enum Rotation {
 }
 
 /// Exchanges a refresh token for new tokens.
-pub async fn rotate<C: ConnectionTrait>(db: &C, state: &AppState, presented: &str) -> anyhow::Result<Rotation> {
+pub async fn rotate<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    presented: &str,
+) -> anyhow::Result<Rotation> {
     let now = Utc::now();
     let found = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash(presented)))
         .one(db)
         .await?;
-    let Some(rt) = found else { return Ok(Rotation::Invalid) };
+    let Some(rt) = found else {
+        return Ok(Rotation::Invalid);
+    };
     let Some(sess) = session::Entity::find_by_id(rt.session_id).one(db).await? else {
         return Ok(Rotation::Invalid);
     };
@@ -110,7 +120,11 @@ pub async fn revoke<C: ConnectionTrait>(db: &C, sid: Uuid, reason: &str) -> Resu
 }
 
 /// Ends every session of one subject, e.g. a user who was disabled.
-pub async fn revoke_all<C: ConnectionTrait>(db: &C, subject: Uuid, reason: &str) -> Result<(), DbErr> {
+pub async fn revoke_all<C: ConnectionTrait>(
+    db: &C,
+    subject: Uuid,
+    reason: &str,
+) -> Result<(), DbErr> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Utc::now().into())
         .col_expr(session::Column::RevokedReason, reason.into())
@@ -154,7 +168,12 @@ async fn issue<C: ConnectionTrait>(
     .insert(db)
     .await?;
 
-    Ok(Tokens { access_token, token_type: "Bearer", expires_in: cfg.access_ttl_secs, refresh_token: refresh })
+    Ok(Tokens {
+        access_token,
+        token_type: "Bearer",
+        expires_in: cfg.access_ttl_secs,
+        refresh_token: refresh,
+    })
 }
 
 /// 256 random bits, URL-safe base64.

@@ -53,7 +53,13 @@ pub struct Claims {
 }
 
 impl Claims {
-    pub fn new(cfg: &AuthConfig, kind: SubjectKind, sub: Uuid, tid: Option<Uuid>, sid: Uuid) -> Self {
+    pub fn new(
+        cfg: &AuthConfig,
+        kind: SubjectKind,
+        sub: Uuid,
+        tid: Option<Uuid>,
+        sid: Uuid,
+    ) -> Self {
         let now = chrono::Utc::now().timestamp();
         Self {
             iss: cfg.issuer.clone(),
@@ -94,5 +100,7 @@ pub fn verify(keys: &KeySet, cfg: &AuthConfig, token: &str) -> Option<Claims> {
     validation.validate_nbf = true;
     validation.leeway = 5;
 
-    jsonwebtoken::decode::<Claims>(token, key, &validation).ok().map(|data| data.claims)
+    jsonwebtoken::decode::<Claims>(token, key, &validation)
+        .ok()
+        .map(|data| data.claims)
 }

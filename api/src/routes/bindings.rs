@@ -12,7 +12,10 @@ use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use argus_core::Permission::{RolesRead, RolesWrite};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, QueryFilter,
+    QueryOrder, Set,
+};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -34,7 +37,13 @@ pub struct BindingFilter {
 }
 
 /// Binds `role` to `user` (used by tenant creation too).
-pub async fn insert<C: ConnectionTrait>(db: &C, tenant: Uuid, user: Uuid, role: Uuid, site: Option<Uuid>) -> Result<role_binding::Model, DbErr> {
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    tenant: Uuid,
+    user: Uuid,
+    role: Uuid,
+    site: Option<Uuid>,
+) -> Result<role_binding::Model, DbErr> {
     role_binding::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant),
@@ -61,21 +70,32 @@ async fn visible(cx: &TenantCx, id: Uuid) -> ApiResult<role_binding::Model> {
 /// Lists role bindings, optionally of one user.
 #[utoipa::path(get, path = "/api/v1/role-bindings", tag = "roles", security(("bearer" = [])),
     params(BindingFilter), responses((status = 200, body = [role_binding::Model])))]
-pub async fn list(state: web::Data<AppState>, auth: Auth, filter: web::Query<BindingFilter>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    filter: web::Query<BindingFilter>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     cx.require(RolesRead)?;
     let mut q = role_binding::Entity::find().filter(role_binding::Column::TenantId.eq(cx.tenant));
     if let Some(user) = filter.user_id {
         q = q.filter(role_binding::Column::UserId.eq(user));
     }
-    let list = q.order_by_asc(role_binding::Column::CreatedAt).all(&cx.tx).await?;
+    let list = q
+        .order_by_asc(role_binding::Column::CreatedAt)
+        .all(&cx.tx)
+        .await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
 /// Gives a user a role, for the tenant or one site.
 #[utoipa::path(post, path = "/api/v1/role-bindings", tag = "roles", security(("bearer" = [])),
     request_body = NewBinding, responses((status = 201, body = role_binding::Model), (status = 404)))]
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewBinding>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<NewBinding>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     cx.require(RolesWrite)?;
     let user = users::visible(&cx, body.user_id).await?;
@@ -87,7 +107,12 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewB
     let binding = insert(&cx.tx, cx.tenant, user.id, role.id, body.site_id).await?;
 
     let details = json!({ "user": user.email, "role": role.name, "site_id": body.site_id });
-    cx.audit("role_binding.create", Some(("role_binding", binding.id)), details).await?;
+    cx.audit(
+        "role_binding.create",
+        Some(("role_binding", binding.id)),
+        details,
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Created().json(binding))
 }
@@ -95,7 +120,11 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewB
 /// Takes a role away; takes effect on the user's next request.
 #[utoipa::path(delete, path = "/api/v1/role-bindings/{id}", tag = "roles", security(("bearer" = [])),
     responses((status = 204), (status = 404)))]
-pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let binding = visible(&cx, *id).await?;
     cx.require(RolesWrite)?;
@@ -104,7 +133,12 @@ pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>)
     let binding_id = binding.id;
     binding.delete(&cx.tx).await?;
 
-    cx.audit("role_binding.delete", Some(("role_binding", binding_id)), details).await?;
+    cx.audit(
+        "role_binding.delete",
+        Some(("role_binding", binding_id)),
+        details,
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

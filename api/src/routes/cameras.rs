@@ -12,7 +12,9 @@ use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use argus_core::Permission::{CamerasRead, CamerasWrite};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set,
+};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -70,7 +72,11 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespo
 /// Adds a camera to a site.
 #[utoipa::path(post, path = "/api/v1/cameras", tag = "cameras", security(("bearer" = [])),
     request_body = NewCamera, responses((status = 201, body = camera::Model)))]
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewCamera>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<NewCamera>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     cx.require_anywhere(CamerasWrite)?;
     let site = sites::visible(&cx, body.site_id).await?;
@@ -96,7 +102,12 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewC
     .insert(&cx.tx)
     .await?;
 
-    cx.audit("camera.create", Some(("camera", cam.id)), json!({ "name": cam.name, "site_id": cam.site_id })).await?;
+    cx.audit(
+        "camera.create",
+        Some(("camera", cam.id)),
+        json!({ "name": cam.name, "site_id": cam.site_id }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Created().json(cam))
 }
@@ -105,7 +116,9 @@ async fn check_relay(cx: &TenantCx, relay: Option<Uuid>, site: Uuid) -> ApiResul
     let Some(id) = relay else { return Ok(()) };
     let relay = relays::visible(cx, id).await?;
     if relay.site_id != site {
-        return Err(ApiError::invalid("relay_id must name a relay on the camera's site"));
+        return Err(ApiError::invalid(
+            "relay_id must name a relay on the camera's site",
+        ));
     }
     Ok(())
 }
@@ -113,7 +126,11 @@ async fn check_relay(cx: &TenantCx, relay: Option<Uuid>, site: Uuid) -> ApiResul
 /// One camera.
 #[utoipa::path(get, path = "/api/v1/cameras/{id}", tag = "cameras", security(("bearer" = [])),
     responses((status = 200, body = camera::Model), (status = 404)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let cam = visible(&cx, *id).await?;
     Ok(HttpResponse::Ok().json(cam))
@@ -122,7 +139,12 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) ->
 /// Changes a camera's name, source, relay or retention.
 #[utoipa::path(patch, path = "/api/v1/cameras/{id}", tag = "cameras", security(("bearer" = [])),
     request_body = CameraPatch, responses((status = 200, body = camera::Model), (status = 404)))]
-pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>, body: web::Json<CameraPatch>) -> ApiResult<HttpResponse> {
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<CameraPatch>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let cam = visible(&cx, *id).await?;
     super::require_on_site(&cx, CamerasWrite, cam.site_id)?;
@@ -144,7 +166,12 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
     active.updated_at = Set(Utc::now());
     let cam = active.update(&cx.tx).await?;
 
-    cx.audit("camera.update", Some(("camera", cam.id)), json!({ "name": cam.name, "retention_days": cam.retention_days })).await?;
+    cx.audit(
+        "camera.update",
+        Some(("camera", cam.id)),
+        json!({ "name": cam.name, "retention_days": cam.retention_days }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Ok().json(cam))
 }
@@ -152,7 +179,11 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
 /// Removes a camera.
 #[utoipa::path(delete, path = "/api/v1/cameras/{id}", tag = "cameras", security(("bearer" = [])),
     responses((status = 204), (status = 404)))]
-pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let cam = visible(&cx, *id).await?;
     super::require_on_site(&cx, CamerasWrite, cam.site_id)?;
@@ -160,7 +191,12 @@ pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>)
     let (cam_id, name) = (cam.id, cam.name.clone());
     cam.delete(&cx.tx).await?;
 
-    cx.audit("camera.delete", Some(("camera", cam_id)), json!({ "name": name })).await?;
+    cx.audit(
+        "camera.delete",
+        Some(("camera", cam_id)),
+        json!({ "name": name }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

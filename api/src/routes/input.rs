@@ -7,7 +7,9 @@ use crate::error::{ApiError, ApiResult};
 pub fn name(field: &str, value: &str) -> ApiResult<String> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > 200 || v.chars().any(char::is_control) {
-        return Err(ApiError::invalid(format!("{field} must be 1 to 200 printable characters")));
+        return Err(ApiError::invalid(format!(
+            "{field} must be 1 to 200 printable characters"
+        )));
     }
     Ok(v.to_string())
 }
@@ -16,7 +18,8 @@ pub fn name(field: &str, value: &str) -> ApiResult<String> {
 pub fn email(value: &str) -> ApiResult<String> {
     let v = value.trim().to_lowercase();
     let ok = v.len() <= 254
-        && v.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+        && v.split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
         && !v.chars().any(|c| c.is_whitespace() || c.is_control());
     if !ok {
         return Err(ApiError::invalid("email is not a valid address"));
@@ -28,9 +31,13 @@ pub fn email(value: &str) -> ApiResult<String> {
 pub fn slug(value: &str) -> ApiResult<String> {
     let ok = (2..=40).contains(&value.len())
         && value.starts_with(|c: char| c.is_ascii_lowercase())
-        && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !ok {
-        return Err(ApiError::invalid("slug must be 2 to 40 of a-z, 0-9 and -, starting with a letter"));
+        return Err(ApiError::invalid(
+            "slug must be 2 to 40 of a-z, 0-9 and -, starting with a letter",
+        ));
     }
     Ok(value.to_string())
 }
@@ -38,9 +45,13 @@ pub fn slug(value: &str) -> ApiResult<String> {
 /// An IANA time zone name such as `Europe/Paris` or `UTC`.
 pub fn timezone(value: &str) -> ApiResult<String> {
     let ok = (1..=64).contains(&value.len())
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
     if !ok {
-        return Err(ApiError::invalid("timezone must be an IANA name such as Europe/Paris"));
+        return Err(ApiError::invalid(
+            "timezone must be an IANA name such as Europe/Paris",
+        ));
     }
     Ok(value.to_string())
 }
@@ -50,7 +61,9 @@ pub fn timezone(value: &str) -> ApiResult<String> {
 /// in the URL: they will be sealed to the relay's key (TODO(#3)).
 pub fn camera_source(value: &str) -> ApiResult<String> {
     let v = value.trim();
-    let rest = v.strip_prefix("rtsp://").or_else(|| v.strip_prefix("rtsps://"));
+    let rest = v
+        .strip_prefix("rtsp://")
+        .or_else(|| v.strip_prefix("rtsps://"));
     if let Some(rest) = rest {
         let authority = rest.split('/').next().unwrap_or("");
         if authority.contains('@') {
@@ -63,16 +76,22 @@ pub fn camera_source(value: &str) -> ApiResult<String> {
         }
         return Ok(v.to_string());
     }
-    if v.strip_prefix("sim://").is_some_and(|n| !n.is_empty() && n.len() <= 64) {
+    if v.strip_prefix("sim://")
+        .is_some_and(|n| !n.is_empty() && n.len() <= 64)
+    {
         return Ok(v.to_string());
     }
-    Err(ApiError::invalid("source_url must start with rtsp://, rtsps:// or sim://"))
+    Err(ApiError::invalid(
+        "source_url must start with rtsp://, rtsps:// or sim://",
+    ))
 }
 
 /// Days of recording to keep: 1 to 3650.
 pub fn retention_days(value: i32) -> ApiResult<i32> {
     if !(1..=3650).contains(&value) {
-        return Err(ApiError::invalid("retention_days must be between 1 and 3650"));
+        return Err(ApiError::invalid(
+            "retention_days must be between 1 and 3650",
+        ));
     }
     Ok(value)
 }

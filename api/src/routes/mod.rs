@@ -94,5 +94,7 @@ pub fn require_on_site(cx: &TenantCx, perm: Permission, site: Uuid) -> ApiResult
         return Ok(());
     }
     let name = crate::auth::context::perm_name(perm);
-    Err(ApiError::forbidden(format!("missing permission {name} on this site")))
+    Err(ApiError::forbidden(format!(
+        "missing permission {name} on this site"
+    )))
 }

@@ -15,7 +15,9 @@ use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use argus_core::Permission::{RelaysRead, RelaysWrite};
 use chrono::{Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set,
+};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -68,7 +70,11 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespo
 /// Registers a relay on a site; the answer carries its one-time claim code.
 #[utoipa::path(post, path = "/api/v1/relays", tag = "relays", security(("bearer" = [])),
     request_body = NewRelay, responses((status = 201)))]
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewRelay>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<NewRelay>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     cx.require_anywhere(RelaysWrite)?;
     let site = sites::visible(&cx, body.site_id).await?;
@@ -91,7 +97,12 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewR
     .insert(&cx.tx)
     .await?;
 
-    cx.audit("relay.create", Some(("relay", relay.id)), json!({ "name": relay.name, "site_id": relay.site_id })).await?;
+    cx.audit(
+        "relay.create",
+        Some(("relay", relay.id)),
+        json!({ "name": relay.name, "site_id": relay.site_id }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Created().json(json!({ "relay": relay, "claim_code": code })))
 }
@@ -99,7 +110,11 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewR
 /// One relay.
 #[utoipa::path(get, path = "/api/v1/relays/{id}", tag = "relays", security(("bearer" = [])),
     responses((status = 200, body = relay::Model), (status = 404)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     Ok(HttpResponse::Ok().json(visible(&cx, *id).await?))
 }
@@ -107,7 +122,12 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) ->
 /// Renames a relay or revokes it.
 #[utoipa::path(patch, path = "/api/v1/relays/{id}", tag = "relays", security(("bearer" = [])),
     request_body = RelayPatch, responses((status = 200, body = relay::Model), (status = 404)))]
-pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>, body: web::Json<RelayPatch>) -> ApiResult<HttpResponse> {
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<RelayPatch>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let relay = visible(&cx, *id).await?;
     super::require_on_site(&cx, RelaysWrite, relay.site_id)?;
@@ -125,7 +145,12 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
     }
     let relay = active.update(&cx.tx).await?;
 
-    cx.audit("relay.update", Some(("relay", relay.id)), json!({ "name": relay.name, "status": relay.status })).await?;
+    cx.audit(
+        "relay.update",
+        Some(("relay", relay.id)),
+        json!({ "name": relay.name, "status": relay.status }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Ok().json(relay))
 }
@@ -133,12 +158,19 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
 /// Issues a new one-time claim code (the old one stops working).
 #[utoipa::path(post, path = "/api/v1/relays/{id}/claim-code", tag = "relays", security(("bearer" = [])),
     responses((status = 200), (status = 404)))]
-pub async fn claim_code(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn claim_code(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let relay = visible(&cx, *id).await?;
     super::require_on_site(&cx, RelaysWrite, relay.site_id)?;
     if relay.status == "revoked" {
-        return Err(ApiError::new(crate::error::Kind::FailedPrecondition, "relay is revoked"));
+        return Err(ApiError::new(
+            crate::error::Kind::FailedPrecondition,
+            "relay is revoked",
+        ));
     }
 
     let code = random_token();
@@ -147,7 +179,8 @@ pub async fn claim_code(state: web::Data<AppState>, auth: Auth, id: web::Path<Uu
     active.claim_expires_at = Set(Some(Utc::now() + Duration::hours(CLAIM_TTL_HOURS)));
     let relay = active.update(&cx.tx).await?;
 
-    cx.audit("relay.claim_code", Some(("relay", relay.id)), json!({})).await?;
+    cx.audit("relay.claim_code", Some(("relay", relay.id)), json!({}))
+        .await?;
     cx.commit().await?;
     Ok(HttpResponse::Ok().json(json!({ "relay": relay, "claim_code": code })))
 }
@@ -155,7 +188,11 @@ pub async fn claim_code(state: web::Data<AppState>, auth: Auth, id: web::Path<Uu
 /// Removes a relay.
 #[utoipa::path(delete, path = "/api/v1/relays/{id}", tag = "relays", security(("bearer" = [])),
     responses((status = 204), (status = 404)))]
-pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let relay = visible(&cx, *id).await?;
     super::require_on_site(&cx, RelaysWrite, relay.site_id)?;
@@ -169,7 +206,12 @@ pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>)
         .await?;
     relay.delete(&cx.tx).await?;
 
-    cx.audit("relay.delete", Some(("relay", relay_id)), json!({ "name": name })).await?;
+    cx.audit(
+        "relay.delete",
+        Some(("relay", relay_id)),
+        json!({ "name": name }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,7 +13,10 @@ use actix_web::{web, HttpResponse};
 use argus_core::permission::BUILTIN_ROLES;
 use argus_core::Permission::{self, RolesRead, RolesWrite};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, QueryFilter,
+    QueryOrder, Set,
+};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -57,7 +60,11 @@ pub async fn create_builtins<C: ConnectionTrait>(db: &C, tenant: Uuid) -> Result
 }
 
 /// Finds a tenant's role by name.
-pub async fn by_name<C: ConnectionTrait>(db: &C, tenant: Uuid, name: &str) -> Result<Option<role::Model>, DbErr> {
+pub async fn by_name<C: ConnectionTrait>(
+    db: &C,
+    tenant: Uuid,
+    name: &str,
+) -> Result<Option<role::Model>, DbErr> {
     role::Entity::find()
         .filter(role::Column::TenantId.eq(tenant))
         .filter(role::Column::Name.eq(name))
@@ -100,11 +107,21 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespo
 /// Creates a custom role.
 #[utoipa::path(post, path = "/api/v1/roles", tag = "roles", security(("bearer" = [])),
     request_body = NewRole, responses((status = 201, body = role::Model), (status = 409)))]
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewRole>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<NewRole>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     cx.require(RolesWrite)?;
     let name = input::name("name", &body.name)?;
-    let description = body.description.as_deref().unwrap_or("").chars().take(500).collect::<String>();
+    let description = body
+        .description
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .take(500)
+        .collect::<String>();
 
     let role = role::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -118,7 +135,12 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewR
     .insert(&cx.tx)
     .await?;
 
-    cx.audit("role.create", Some(("role", role.id)), json!({ "name": role.name, "permissions": role.permissions })).await?;
+    cx.audit(
+        "role.create",
+        Some(("role", role.id)),
+        json!({ "name": role.name, "permissions": role.permissions }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Created().json(role))
 }
@@ -126,7 +148,11 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewR
 /// One role.
 #[utoipa::path(get, path = "/api/v1/roles/{id}", tag = "roles", security(("bearer" = [])),
     responses((status = 200, body = role::Model), (status = 404)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     Ok(HttpResponse::Ok().json(visible(&cx, *id).await?))
 }
@@ -134,12 +160,20 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) ->
 /// Changes a custom role; takes effect on its users' next request.
 #[utoipa::path(patch, path = "/api/v1/roles/{id}", tag = "roles", security(("bearer" = [])),
     request_body = RolePatch, responses((status = 200, body = role::Model), (status = 404), (status = 409)))]
-pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>, body: web::Json<RolePatch>) -> ApiResult<HttpResponse> {
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<RolePatch>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let role = visible(&cx, *id).await?;
     cx.require(RolesWrite)?;
     if role.builtin {
-        return Err(ApiError::new(Kind::FailedPrecondition, "built-in roles cannot be changed"));
+        return Err(ApiError::new(
+            Kind::FailedPrecondition,
+            "built-in roles cannot be changed",
+        ));
     }
 
     let mut active: role::ActiveModel = role.into();
@@ -154,7 +188,12 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
     }
     let role = active.update(&cx.tx).await?;
 
-    cx.audit("role.update", Some(("role", role.id)), json!({ "name": role.name, "permissions": role.permissions })).await?;
+    cx.audit(
+        "role.update",
+        Some(("role", role.id)),
+        json!({ "name": role.name, "permissions": role.permissions }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Ok().json(role))
 }
@@ -162,18 +201,30 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
 /// Deletes a custom role and its bindings.
 #[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "roles", security(("bearer" = [])),
     responses((status = 204), (status = 404), (status = 409)))]
-pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let role = visible(&cx, *id).await?;
     cx.require(RolesWrite)?;
     if role.builtin {
-        return Err(ApiError::new(Kind::FailedPrecondition, "built-in roles cannot be deleted"));
+        return Err(ApiError::new(
+            Kind::FailedPrecondition,
+            "built-in roles cannot be deleted",
+        ));
     }
 
     let (role_id, name) = (role.id, role.name.clone());
     role.delete(&cx.tx).await?;
 
-    cx.audit("role.delete", Some(("role", role_id)), json!({ "name": name })).await?;
+    cx.audit(
+        "role.delete",
+        Some(("role", role_id)),
+        json!({ "name": name }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,7 +12,9 @@ use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use argus_core::Permission::{SitesRead, SitesWrite};
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set,
+};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -63,7 +65,11 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespo
 /// Creates a site.
 #[utoipa::path(post, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
     request_body = NewSite, responses((status = 201, body = site::Model)))]
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewSite>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<NewSite>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     cx.require(SitesWrite)?;
     let name = input::name("name", &body.name)?;
@@ -79,7 +85,12 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewS
     .insert(&cx.tx)
     .await?;
 
-    cx.audit("site.create", Some(("site", site.id)), json!({ "name": site.name })).await?;
+    cx.audit(
+        "site.create",
+        Some(("site", site.id)),
+        json!({ "name": site.name }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Created().json(site))
 }
@@ -87,7 +98,11 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewS
 /// One site.
 #[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "sites", security(("bearer" = [])),
     responses((status = 200, body = site::Model), (status = 404)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let site = visible(&cx, *id).await?;
     Ok(HttpResponse::Ok().json(site))
@@ -96,7 +111,12 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) ->
 /// Renames a site or changes its time zone.
 #[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "sites", security(("bearer" = [])),
     request_body = SitePatch, responses((status = 200, body = site::Model), (status = 404)))]
-pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>, body: web::Json<SitePatch>) -> ApiResult<HttpResponse> {
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<SitePatch>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let site = visible(&cx, *id).await?;
     super::require_on_site(&cx, SitesWrite, site.id)?;
@@ -110,7 +130,12 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
     }
     let site = active.update(&cx.tx).await?;
 
-    cx.audit("site.update", Some(("site", site.id)), json!({ "name": site.name, "timezone": site.timezone })).await?;
+    cx.audit(
+        "site.update",
+        Some(("site", site.id)),
+        json!({ "name": site.name, "timezone": site.timezone }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Ok().json(site))
 }
@@ -118,7 +143,11 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
 /// Deletes a site with its cameras and relays.
 #[utoipa::path(delete, path = "/api/v1/sites/{id}", tag = "sites", security(("bearer" = [])),
     responses((status = 204), (status = 404)))]
-pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let site = visible(&cx, *id).await?;
     cx.require(SitesWrite)?;
@@ -126,7 +155,12 @@ pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>)
     let (site_id, name) = (site.id, site.name.clone());
     site.delete(&cx.tx).await?;
 
-    cx.audit("site.delete", Some(("site", site_id)), json!({ "name": name })).await?;
+    cx.audit(
+        "site.delete",
+        Some(("site", site_id)),
+        json!({ "name": name }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

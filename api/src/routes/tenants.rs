@@ -15,7 +15,9 @@ use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use argus_core::Secret;
 use chrono::{Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -47,7 +49,11 @@ pub struct NewGrant {
 }
 
 /// Creates a tenant with its built-in roles (no audit: the caller records).
-pub async fn insert<C: ConnectionTrait>(db: &C, slug: &str, name: &str) -> ApiResult<tenant::Model> {
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    slug: &str,
+    name: &str,
+) -> ApiResult<tenant::Model> {
     let tenant = tenant::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(input::slug(slug)?),
@@ -58,7 +64,9 @@ pub async fn insert<C: ConnectionTrait>(db: &C, slug: &str, name: &str) -> ApiRe
     .insert(db)
     .await
     .map_err(|e| match ApiError::from(e) {
-        err if err.kind == crate::error::Kind::AlreadyExists => ApiError::conflict("a tenant with this slug already exists"),
+        err if err.kind == crate::error::Kind::AlreadyExists => {
+            ApiError::conflict("a tenant with this slug already exists")
+        }
         err => err,
     })?;
     roles::create_builtins(db, tenant.id).await?;
@@ -66,15 +74,26 @@ pub async fn insert<C: ConnectionTrait>(db: &C, slug: &str, name: &str) -> ApiRe
 }
 
 /// Creates a user of `tenant` holding the built-in owner role.
-pub async fn insert_owner<C: ConnectionTrait>(db: &C, tenant: Uuid, email: &str, name: Option<&str>, pw: &Secret<String>) -> ApiResult<crate::entity::user::Model> {
+pub async fn insert_owner<C: ConnectionTrait>(
+    db: &C,
+    tenant: Uuid,
+    email: &str,
+    name: Option<&str>,
+    pw: &Secret<String>,
+) -> ApiResult<crate::entity::user::Model> {
     let user = users::insert(db, tenant, email, name, pw).await?;
-    let owner = roles::by_name(db, tenant, "owner").await?.ok_or_else(|| ApiError::internal("no owner role"))?;
+    let owner = roles::by_name(db, tenant, "owner")
+        .await?
+        .ok_or_else(|| ApiError::internal("no owner role"))?;
     bindings::insert(db, tenant, user.id, owner.id, None).await?;
     Ok(user)
 }
 
 async fn find(cx: &PlatformCx, id: Uuid) -> ApiResult<tenant::Model> {
-    tenant::Entity::find_by_id(id).one(&cx.tx).await?.ok_or_else(|| ApiError::not_found("tenant"))
+    tenant::Entity::find_by_id(id)
+        .one(&cx.tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))
 }
 
 /// Lists every tenant.
@@ -82,17 +101,30 @@ async fn find(cx: &PlatformCx, id: Uuid) -> ApiResult<tenant::Model> {
     responses((status = 200, body = [tenant::Model])))]
 pub async fn list(state: web::Data<AppState>, auth: PlatformAuth) -> ApiResult<HttpResponse> {
     let cx = auth.0.platform(&state).await?;
-    let all = tenant::Entity::find().order_by_asc(tenant::Column::Slug).all(&cx.tx).await?;
+    let all = tenant::Entity::find()
+        .order_by_asc(tenant::Column::Slug)
+        .all(&cx.tx)
+        .await?;
     Ok(HttpResponse::Ok().json(all))
 }
 
 /// Creates a tenant.
 #[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])),
     request_body = NewTenant, responses((status = 201, body = tenant::Model), (status = 409)))]
-pub async fn create(state: web::Data<AppState>, auth: PlatformAuth, body: web::Json<NewTenant>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: PlatformAuth,
+    body: web::Json<NewTenant>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.0.platform(&state).await?;
     let tenant = insert(&cx.tx, &body.slug, &body.name).await?;
-    cx.audit(tenant.id, "tenant.create", Some(("tenant", tenant.id)), json!({ "slug": tenant.slug })).await?;
+    cx.audit(
+        tenant.id,
+        "tenant.create",
+        Some(("tenant", tenant.id)),
+        json!({ "slug": tenant.slug }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Created().json(tenant))
 }
@@ -100,7 +132,11 @@ pub async fn create(state: web::Data<AppState>, auth: PlatformAuth, body: web::J
 /// One tenant.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])),
     responses((status = 200, body = tenant::Model), (status = 404)))]
-pub async fn get(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: PlatformAuth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.0.platform(&state).await?;
     Ok(HttpResponse::Ok().json(find(&cx, *id).await?))
 }
@@ -108,25 +144,43 @@ pub async fn get(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<U
 /// Suspends a tenant: its users and relays are locked out at once.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/suspend", tag = "tenants", security(("bearer" = [])),
     responses((status = 200, body = tenant::Model), (status = 404)))]
-pub async fn suspend(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn suspend(
+    state: web::Data<AppState>,
+    auth: PlatformAuth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     set_status(state, auth, *id, "suspended").await
 }
 
 /// Lifts a suspension.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/resume", tag = "tenants", security(("bearer" = [])),
     responses((status = 200, body = tenant::Model), (status = 404)))]
-pub async fn resume(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn resume(
+    state: web::Data<AppState>,
+    auth: PlatformAuth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     set_status(state, auth, *id, "active").await
 }
 
-async fn set_status(state: web::Data<AppState>, auth: PlatformAuth, id: Uuid, status: &str) -> ApiResult<HttpResponse> {
+async fn set_status(
+    state: web::Data<AppState>,
+    auth: PlatformAuth,
+    id: Uuid,
+    status: &str,
+) -> ApiResult<HttpResponse> {
     let cx = auth.0.platform(&state).await?;
     let mut active: tenant::ActiveModel = find(&cx, id).await?.into();
     active.status = Set(status.to_string());
     let tenant = active.update(&cx.tx).await?;
 
-    let action = if status == "active" { "tenant.resume" } else { "tenant.suspend" };
-    cx.audit(tenant.id, action, Some(("tenant", tenant.id)), json!({})).await?;
+    let action = if status == "active" {
+        "tenant.resume"
+    } else {
+        "tenant.suspend"
+    };
+    cx.audit(tenant.id, action, Some(("tenant", tenant.id)), json!({}))
+        .await?;
     cx.commit().await?;
     Ok(HttpResponse::Ok().json(tenant))
 }
@@ -134,12 +188,30 @@ async fn set_status(state: web::Data<AppState>, auth: PlatformAuth, id: Uuid, st
 /// Creates an owner of the tenant (its first admin).
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/admins", tag = "tenants", security(("bearer" = [])),
     request_body = NewAdmin, responses((status = 201), (status = 404), (status = 409)))]
-pub async fn create_admin(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<Uuid>, body: web::Json<NewAdmin>) -> ApiResult<HttpResponse> {
+pub async fn create_admin(
+    state: web::Data<AppState>,
+    auth: PlatformAuth,
+    id: web::Path<Uuid>,
+    body: web::Json<NewAdmin>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.0.platform(&state).await?;
     let tenant = find(&cx, *id).await?;
-    let user = insert_owner(&cx.tx, tenant.id, &body.email, body.display_name.as_deref(), &body.password).await?;
+    let user = insert_owner(
+        &cx.tx,
+        tenant.id,
+        &body.email,
+        body.display_name.as_deref(),
+        &body.password,
+    )
+    .await?;
 
-    cx.audit(tenant.id, "user.create", Some(("user", user.id)), json!({ "email": user.email, "role": "owner" })).await?;
+    cx.audit(
+        tenant.id,
+        "user.create",
+        Some(("user", user.id)),
+        json!({ "email": user.email, "role": "owner" }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Created().json(user))
 }
@@ -148,12 +220,19 @@ pub async fn create_admin(state: web::Data<AppState>, auth: PlatformAuth, id: we
 /// inside it with admin permissions until the grant expires.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/access-grants", tag = "tenants", security(("bearer" = [])),
     request_body = NewGrant, responses((status = 201), (status = 404)))]
-pub async fn create_grant(state: web::Data<AppState>, auth: PlatformAuth, id: web::Path<Uuid>, body: web::Json<NewGrant>) -> ApiResult<HttpResponse> {
+pub async fn create_grant(
+    state: web::Data<AppState>,
+    auth: PlatformAuth,
+    id: web::Path<Uuid>,
+    body: web::Json<NewGrant>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.0.platform(&state).await?;
     let tenant = find(&cx, *id).await?;
     let max_minutes = state.cfg.auth.max_grant_secs / 60;
     if !(1..=max_minutes).contains(&body.minutes) {
-        return Err(ApiError::invalid(format!("minutes must be between 1 and {max_minutes}")));
+        return Err(ApiError::invalid(format!(
+            "minutes must be between 1 and {max_minutes}"
+        )));
     }
     let reason = input::name("reason", &body.reason)?;
     let admin = cx.actor.id.ok_or_else(ApiError::unauthenticated)?;
@@ -170,16 +249,32 @@ pub async fn create_grant(state: web::Data<AppState>, auth: PlatformAuth, id: we
     }
     .insert(&cx.tx)
     .await?;
-    let subject = Subject { kind: SubjectKind::Support, id: admin, tenant: Some(tenant.id), grant: Some(grant.id) };
-    let tokens = session::start(&cx.tx, &state, &subject).await.map_err(ApiError::internal)?;
+    let subject = Subject {
+        kind: SubjectKind::Support,
+        id: admin,
+        tenant: Some(tenant.id),
+        grant: Some(grant.id),
+    };
+    let tokens = session::start(&cx.tx, &state, &subject)
+        .await
+        .map_err(ApiError::internal)?;
 
     let details = json!({ "reason": reason, "expires_at": grant.expires_at });
-    cx.audit(tenant.id, "support.grant", Some(("platform_grant", grant.id)), details).await?;
+    cx.audit(
+        tenant.id,
+        "support.grant",
+        Some(("platform_grant", grant.id)),
+        details,
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Created().json(json!({ "grant": grant, "tokens": tokens })))
 }
 
 /// Whether a slug is taken (used by bootstrap).
 pub async fn by_slug<C: ConnectionTrait>(db: &C, slug: &str) -> ApiResult<Option<tenant::Model>> {
-    Ok(tenant::Entity::find().filter(tenant::Column::Slug.eq(slug)).one(db).await?)
+    Ok(tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
 }

@@ -12,7 +12,10 @@ use actix_web::{web, HttpResponse};
 use argus_core::Permission::{UsersRead, UsersWrite};
 use argus_core::Secret;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter,
+    QueryOrder, Set,
+};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -50,11 +53,19 @@ pub async fn visible(cx: &TenantCx, id: Uuid) -> ApiResult<user::Model> {
 }
 
 /// Inserts a user; shared with the platform admin's "first admin" route.
-pub async fn insert<C: ConnectionTrait>(db: &C, tenant: Uuid, email: &str, display_name: Option<&str>, pw: &Secret<String>) -> ApiResult<user::Model> {
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    tenant: Uuid,
+    email: &str,
+    display_name: Option<&str>,
+    pw: &Secret<String>,
+) -> ApiResult<user::Model> {
     let email = input::email(email)?;
     let display_name = input::name("display_name", display_name.unwrap_or(&email))?;
     password::check_strength(pw.expose()).map_err(ApiError::invalid)?;
-    let password_hash = password::hash(pw.clone()).await.map_err(ApiError::internal)?;
+    let password_hash = password::hash(pw.clone())
+        .await
+        .map_err(ApiError::internal)?;
 
     let user = user::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -67,7 +78,9 @@ pub async fn insert<C: ConnectionTrait>(db: &C, tenant: Uuid, email: &str, displ
         last_login_at: Set(None),
     };
     user.insert(db).await.map_err(|e| match ApiError::from(e) {
-        err if err.kind == crate::error::Kind::AlreadyExists => ApiError::conflict("a user with this email already exists"),
+        err if err.kind == crate::error::Kind::AlreadyExists => {
+            ApiError::conflict("a user with this email already exists")
+        }
         err => err,
     })
 }
@@ -89,13 +102,29 @@ pub async fn list(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpRespo
 /// Creates a user (with no role yet: bind one with `/role-bindings`).
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
     request_body = NewUser, responses((status = 201, body = user::Model), (status = 409)))]
-pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewUser>) -> ApiResult<HttpResponse> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<NewUser>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     cx.require(UsersWrite)?;
 
-    let user = insert(&cx.tx, cx.tenant, &body.email, body.display_name.as_deref(), &body.password).await?;
+    let user = insert(
+        &cx.tx,
+        cx.tenant,
+        &body.email,
+        body.display_name.as_deref(),
+        &body.password,
+    )
+    .await?;
 
-    cx.audit("user.create", Some(("user", user.id)), json!({ "email": user.email })).await?;
+    cx.audit(
+        "user.create",
+        Some(("user", user.id)),
+        json!({ "email": user.email }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Created().json(user))
 }
@@ -103,7 +132,11 @@ pub async fn create(state: web::Data<AppState>, auth: Auth, body: web::Json<NewU
 /// One user.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = user::Model), (status = 404)))]
-pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     Ok(HttpResponse::Ok().json(visible(&cx, *id).await?))
 }
@@ -111,7 +144,12 @@ pub async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) ->
 /// Changes a user's name, status or password. Disabling ends their sessions.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     request_body = UserPatch, responses((status = 200, body = user::Model), (status = 404)))]
-pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>, body: web::Json<UserPatch>) -> ApiResult<HttpResponse> {
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<UserPatch>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let user = visible(&cx, *id).await?;
     cx.require(UsersWrite)?;
@@ -124,14 +162,18 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
     }
     if let Some(v) = &body.status {
         if v != "active" && v != "disabled" {
-            return Err(ApiError::invalid("status must be \"active\" or \"disabled\""));
+            return Err(ApiError::invalid(
+                "status must be \"active\" or \"disabled\"",
+            ));
         }
         active.status = Set(v.clone());
         changed.push("status");
     }
     if let Some(pw) = &body.password {
         password::check_strength(pw.expose()).map_err(ApiError::invalid)?;
-        active.password_hash = Set(password::hash(pw.clone()).await.map_err(ApiError::internal)?);
+        active.password_hash = Set(password::hash(pw.clone())
+            .await
+            .map_err(ApiError::internal)?);
         changed.push("password");
     }
     let user = active.update(&cx.tx).await?;
@@ -139,7 +181,12 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
         session::revoke_all(&cx.tx, user.id, "user disabled or password changed").await?;
     }
 
-    cx.audit("user.update", Some(("user", user.id)), json!({ "changed": changed, "status": user.status })).await?;
+    cx.audit(
+        "user.update",
+        Some(("user", user.id)),
+        json!({ "changed": changed, "status": user.status }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::Ok().json(user))
 }
@@ -147,19 +194,31 @@ pub async fn update(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>,
 /// Deletes a user and ends their sessions.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     responses((status = 204), (status = 404)))]
-pub async fn delete(state: web::Data<AppState>, auth: Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let user = visible(&cx, *id).await?;
     cx.require(UsersWrite)?;
     if Some(user.id) == cx.actor.id {
-        return Err(ApiError::new(crate::error::Kind::FailedPrecondition, "you cannot delete yourself"));
+        return Err(ApiError::new(
+            crate::error::Kind::FailedPrecondition,
+            "you cannot delete yourself",
+        ));
     }
 
     let (user_id, email) = (user.id, user.email.clone());
     session::revoke_all(&cx.tx, user_id, "user deleted").await?;
     user.delete(&cx.tx).await?;
 
-    cx.audit("user.delete", Some(("user", user_id)), json!({ "email": email })).await?;
+    cx.audit(
+        "user.delete",
+        Some(("user", user_id)),
+        json!({ "email": email }),
+    )
+    .await?;
     cx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -23,7 +23,8 @@ pub const PLATFORM_EMAIL: &str = "root@platform.test";
 pub const PASSWORD: &str = "correct horse battery";
 
 pub fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 pub struct TestApp {
@@ -44,15 +45,24 @@ impl TestApp {
     /// Starts with a config adjusted by `tweak`.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let db_name = format!("argus_test_{}", Uuid::new_v4().simple());
-        let admin = Database::connect(format!("{}/postgres", server_url())).await.expect("postgres reachable");
-        admin.execute_unprepared(&format!("CREATE DATABASE {db_name}")).await.unwrap();
+        let admin = Database::connect(format!("{}/postgres", server_url()))
+            .await
+            .expect("postgres reachable");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
+            .await
+            .unwrap();
         admin.close().await.ok();
 
-        let db = argus_api::db::connect(&format!("{}/{db_name}", server_url())).await.unwrap();
+        let db = argus_api::db::connect(&format!("{}/{db_name}", server_url()))
+            .await
+            .unwrap();
         argus_api::db::migrate(&db).await.unwrap();
         let key_dir = std::env::temp_dir().join(&db_name);
         let keys = KeySet::load_or_create(&key_dir).unwrap();
-        bootstrap::platform_admin(&db, PLATFORM_EMAIL, &Secret::new(PASSWORD.into())).await.unwrap();
+        bootstrap::platform_admin(&db, PLATFORM_EMAIL, &Secret::new(PASSWORD.into()))
+            .await
+            .unwrap();
 
         let mut cfg = Config::default();
         cfg.auth.key_dir = Some(key_dir.clone());
@@ -64,13 +74,30 @@ impl TestApp {
         let handle = server.handle();
         tokio::spawn(server);
 
-        let mut app = TestApp { base, http: reqwest::Client::new(), db, db_name, key_dir, platform_token: String::new(), server: handle };
-        app.platform_token = app.login(PLATFORM_EMAIL, PASSWORD, None).await["access_token"].as_str().unwrap().to_string();
+        let mut app = TestApp {
+            base,
+            http: reqwest::Client::new(),
+            db,
+            db_name,
+            key_dir,
+            platform_token: String::new(),
+            server: handle,
+        };
+        app.platform_token = app.login(PLATFORM_EMAIL, PASSWORD, None).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
         app
     }
 
     /// Sends a JSON request; returns status and the parsed body (or Null).
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
@@ -86,7 +113,14 @@ impl TestApp {
     }
 
     /// Calls and asserts the status; returns the body.
-    pub async fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>, want: u16) -> Value {
+    pub async fn ok(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        want: u16,
+    ) -> Value {
         let (status, value) = self.call(method, path, Some(token), body).await;
         assert_eq!(status.as_u16(), want, "{method} {path} -> {value}");
         value
@@ -94,18 +128,31 @@ impl TestApp {
 
     /// Logs in and returns the token response (asserting 200).
     pub async fn login(&self, email: &str, password: &str, tenant: Option<&str>) -> Value {
-        let (status, body) = self.call("post", "/api/v1/auth/login", None, Some(json!({
-            "email": email, "password": password, "tenant": tenant
-        }))).await;
+        let (status, body) = self
+            .call(
+                "post",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({
+                    "email": email, "password": password, "tenant": tenant
+                })),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "login {email}: {body}");
         body
     }
 
     /// Row count of `table` in this test's database (as the owner).
     pub async fn count(&self, table: &str) -> i64 {
-        let row = self.db.query_one(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres, format!("SELECT count(*) AS n FROM {table}"),
-        )).await.unwrap().unwrap();
+        let row = self
+            .db
+            .query_one(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!("SELECT count(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
         row.try_get::<i64>("", "n").unwrap()
     }
 }
@@ -119,10 +166,15 @@ impl Drop for TestApp {
         drop(self.server.stop(false));
         // Drop runs outside async context: clean up on a thread of its own.
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 if let Ok(admin) = Database::connect(format!("{}/postgres", server_url())).await {
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 }
             });
             let _ = std::fs::remove_dir_all(key_dir);

@@ -28,51 +28,145 @@ pub struct World {
 }
 
 fn id(v: &Value) -> Uuid {
-    v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).parse().unwrap()
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .parse()
+        .unwrap()
 }
 
 pub async fn tenant(app: &TestApp, slug: &str) -> Tenant {
     let p = &app.platform_token;
-    let t = app.ok("post", "/api/v1/tenants", p, Some(json!({ "slug": slug, "name": slug })), 201).await;
+    let t = app
+        .ok(
+            "post",
+            "/api/v1/tenants",
+            p,
+            Some(json!({ "slug": slug, "name": slug })),
+            201,
+        )
+        .await;
     let tid = id(&t);
     let email = format!("admin@{slug}.test");
-    let admin = app.ok("post", &format!("/api/v1/tenants/{tid}/admins"), p,
-        Some(json!({ "email": email, "password": PASSWORD })), 201).await;
-    let tok = app.login(&email, PASSWORD, Some(slug)).await["access_token"].as_str().unwrap().to_string();
+    let admin = app
+        .ok(
+            "post",
+            &format!("/api/v1/tenants/{tid}/admins"),
+            p,
+            Some(json!({ "email": email, "password": PASSWORD })),
+            201,
+        )
+        .await;
+    let tok = app.login(&email, PASSWORD, Some(slug)).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let mut sites = [Uuid::nil(); 2];
     let mut cameras = [Uuid::nil(); 2];
     let mut relays = [Uuid::nil(); 2];
     for i in 0..2 {
-        let s = app.ok("post", "/api/v1/sites", &tok, Some(json!({ "name": format!("{slug} site {i}") })), 201).await;
+        let s = app
+            .ok(
+                "post",
+                "/api/v1/sites",
+                &tok,
+                Some(json!({ "name": format!("{slug} site {i}") })),
+                201,
+            )
+            .await;
         sites[i] = id(&s);
-        let r = app.ok("post", "/api/v1/relays", &tok, Some(json!({ "site_id": sites[i], "name": format!("relay {i}") })), 201).await;
+        let r = app
+            .ok(
+                "post",
+                "/api/v1/relays",
+                &tok,
+                Some(json!({ "site_id": sites[i], "name": format!("relay {i}") })),
+                201,
+            )
+            .await;
         relays[i] = id(&r["relay"]);
         let c = app.ok("post", "/api/v1/cameras", &tok, Some(json!({
             "site_id": sites[i], "name": format!("cam {i}"), "source_url": format!("rtsp://10.0.0.{i}/s"), "relay_id": relays[i]
         })), 201).await;
         cameras[i] = id(&c);
     }
-    let role = app.ok("post", "/api/v1/roles", &tok, Some(json!({ "name": "night shift", "permissions": ["live.view", "cameras.read"] })), 201).await;
+    let role = app
+        .ok(
+            "post",
+            "/api/v1/roles",
+            &tok,
+            Some(json!({ "name": "night shift", "permissions": ["live.view", "cameras.read"] })),
+            201,
+        )
+        .await;
     let admin_id = id(&admin);
-    let bindings = app.ok("get", &format!("/api/v1/role-bindings?user_id={admin_id}"), &tok, None, 200).await;
+    let bindings = app
+        .ok(
+            "get",
+            &format!("/api/v1/role-bindings?user_id={admin_id}"),
+            &tok,
+            None,
+            200,
+        )
+        .await;
     let binding = id(&bindings[0]);
-    Tenant { id: tid, slug: slug.into(), admin_token: tok, admin_id, sites, cameras, relays, role: id(&role), binding }
+    Tenant {
+        id: tid,
+        slug: slug.into(),
+        admin_token: tok,
+        admin_id,
+        sites,
+        cameras,
+        relays,
+        role: id(&role),
+        binding,
+    }
 }
 
 pub async fn build(app: &TestApp) -> World {
     let a = tenant(app, "tenant-a").await;
     let b = tenant(app, "tenant-b").await;
 
-    let user = app.ok("post", "/api/v1/users", &a.admin_token, Some(json!({ "email": "guard@tenant-a.test", "password": PASSWORD })), 201).await;
+    let user = app
+        .ok(
+            "post",
+            "/api/v1/users",
+            &a.admin_token,
+            Some(json!({ "email": "guard@tenant-a.test", "password": PASSWORD })),
+            201,
+        )
+        .await;
     let scoped_id = id(&user);
-    let roles = app.ok("get", "/api/v1/roles", &a.admin_token, None, 200).await;
+    let roles = app
+        .ok("get", "/api/v1/roles", &a.admin_token, None, 200)
+        .await;
     for name in ["operator", "installer"] {
-        let role = roles.as_array().unwrap().iter().find(|r| r["name"] == name).unwrap();
-        app.ok("post", "/api/v1/role-bindings", &a.admin_token,
-            Some(json!({ "user_id": scoped_id, "role_id": role["id"], "site_id": a.sites[0] })), 201).await;
+        let role = roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap();
+        app.ok(
+            "post",
+            "/api/v1/role-bindings",
+            &a.admin_token,
+            Some(json!({ "user_id": scoped_id, "role_id": role["id"], "site_id": a.sites[0] })),
+            201,
+        )
+        .await;
     }
-    let scoped_token = app.login("guard@tenant-a.test", PASSWORD, Some("tenant-a")).await["access_token"]
-        .as_str().unwrap().to_string();
-    World { a, b, scoped_token, scoped_id }
+    let scoped_token = app
+        .login("guard@tenant-a.test", PASSWORD, Some("tenant-a"))
+        .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    World {
+        a,
+        b,
+        scoped_token,
+        scoped_id,
+    }
 }
