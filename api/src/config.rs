@@ -103,7 +103,10 @@ impl Config {
         if let Some(path) = file {
             fig = fig.merge(Toml::file_exact(path));
         }
-        let mut cfg: Config = fig.merge(Env::prefixed("ARGUS_").split("__")).extract().map_err(Box::new)?;
+        let mut cfg: Config = fig
+            .merge(Env::prefixed("ARGUS_").split("__"))
+            .extract()
+            .map_err(Box::new)?;
         if cfg.database_url.is_none() {
             cfg.database_url = std::env::var("DATABASE_URL").ok().map(Secret::new);
         }
