@@ -56,6 +56,21 @@ impl Grants {
         Sites::Only(sites)
     }
 
+    /// True when every permission `grant` would give is one `self` already
+    /// has, where it would apply: nobody hands out more than they hold.
+    pub fn covers(&self, grant: &Grant) -> bool {
+        grant.permissions.iter().all(|&p| match grant.site {
+            None => self.tenant_wide(p),
+            // A site binding grants only site-level permissions.
+            Some(site) => !p.is_site_level() || self.on_site(p, site),
+        })
+    }
+
+    /// True when `self` covers all of `other`'s grants.
+    pub fn covers_all(&self, other: &Grants) -> bool {
+        other.0.iter().all(|g| self.covers(g))
+    }
+
     fn site_grants(&self, perm: Permission) -> impl Iterator<Item = Uuid> + '_ {
         self.0
             .iter()
@@ -84,6 +99,20 @@ mod tests {
         assert!(!g.on_site(CamerasRead, b));
         assert!(!g.anywhere(UsersWrite), "users.write is tenant-level only");
         assert_eq!(g.sites(CamerasRead), Sites::Only(vec![a]));
+    }
+
+    #[test]
+    fn covering_means_holding_every_permission_where_it_applies() {
+        let site = Uuid::new_v4();
+        let admin = Grants(vec![grant(&[CamerasRead, UsersWrite], None)]);
+        let local = Grants(vec![grant(&[CamerasRead, RelaysWrite], Some(site))]);
+        assert!(admin.covers(&grant(&[CamerasRead], Some(site))));
+        assert!(admin.covers(&grant(&[UsersWrite], None)));
+        assert!(!admin.covers(&grant(&[AuditRead], None)));
+        assert!(local.covers(&grant(&[RelaysWrite], Some(site))));
+        assert!(!local.covers(&grant(&[RelaysWrite], Some(Uuid::new_v4()))));
+        assert!(!local.covers(&grant(&[CamerasRead], None)));
+        assert!(!local.covers_all(&admin));
     }
 
     #[test]

@@ -120,12 +120,15 @@ async fn every_mutating_route_writes_exactly_one_event() {
                 json!(null),
                 204,
             ),
-            ("post", "/api/v1/role-bindings") => (
-                tok.clone(),
-                path.to_string(),
-                json!({ "user_id": w.scoped_id, "role_id": viewer(&app, &tok).await }),
-                201,
-            ),
+            ("post", "/api/v1/role-bindings") => {
+                let auditor = role_named(&app, &tok, "auditor").await;
+                (
+                    tok.clone(),
+                    path.to_string(),
+                    json!({ "user_id": w.scoped_id, "role_id": auditor }),
+                    201,
+                )
+            }
             ("delete", "/api/v1/role-bindings/{id}") => (
                 tok.clone(),
                 path.replace("{id}", &scratch_binding),
@@ -208,14 +211,13 @@ async fn every_mutating_route_writes_exactly_one_event() {
 }
 
 async fn viewer(app: &TestApp, tok: &str) -> Value {
+    role_named(app, tok, "viewer").await
+}
+
+async fn role_named(app: &TestApp, tok: &str, name: &str) -> Value {
     let roles = app.ok("get", "/api/v1/roles", tok, None, 200).await;
-    roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "viewer")
-        .unwrap()["id"]
-        .clone()
+    let role = roles.as_array().unwrap().iter().find(|r| r["name"] == name);
+    role.unwrap()["id"].clone()
 }
 
 #[tokio::test]

@@ -4,10 +4,11 @@
 //! grants only the role's site-level permissions on that site. Changing
 //! bindings needs `roles.write` for the whole tenant.
 
-use super::{roles, sites, users};
+use super::{guard, roles, sites, users};
 use crate::auth::{Auth, TenantCx};
-use crate::entity::role_binding;
+use crate::entity::{role, role_binding};
 use crate::error::{ApiError, ApiResult};
+use crate::rbac::Grant;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use argus_core::Permission::{RolesRead, RolesWrite};
@@ -54,6 +55,18 @@ pub async fn insert<C: ConnectionTrait>(
     }
     .insert(db)
     .await
+}
+
+async fn exists(cx: &TenantCx, user: Uuid, role: Uuid, site: Option<Uuid>) -> ApiResult<bool> {
+    let mut q = role_binding::Entity::find()
+        .filter(role_binding::Column::TenantId.eq(cx.tenant))
+        .filter(role_binding::Column::UserId.eq(user))
+        .filter(role_binding::Column::RoleId.eq(role));
+    q = match site {
+        Some(s) => q.filter(role_binding::Column::SiteId.eq(s)),
+        None => q.filter(role_binding::Column::SiteId.is_null()),
+    };
+    Ok(q.one(&cx.tx).await?.is_some())
 }
 
 async fn visible(cx: &TenantCx, id: Uuid) -> ApiResult<role_binding::Model> {
@@ -103,6 +116,17 @@ pub async fn create(
     if let Some(site) = body.site_id {
         sites::visible(&cx, site).await?;
     }
+    let permissions = guard::role_permissions(&role).into_iter().collect();
+    guard::may_grant(
+        &cx,
+        &Grant {
+            permissions,
+            site: body.site_id,
+        },
+    )?;
+    if exists(&cx, user.id, role.id, body.site_id).await? {
+        return Err(ApiError::conflict("this user already has this role there"));
+    }
 
     let binding = insert(&cx.tx, cx.tenant, user.id, role.id, body.site_id).await?;
 
@@ -128,6 +152,20 @@ pub async fn delete(
     let cx = auth.tenant(&state).await?;
     let binding = visible(&cx, *id).await?;
     cx.require(RolesWrite)?;
+    if let Some(role) = role::Entity::find_by_id(binding.role_id)
+        .one(&cx.tx)
+        .await?
+    {
+        let permissions = guard::role_permissions(&role).into_iter().collect();
+        guard::may_grant(
+            &cx,
+            &Grant {
+                permissions,
+                site: binding.site_id,
+            },
+        )?;
+    }
+    guard::keeps_an_owner(&cx, None, Some(binding.id)).await?;
 
     let details = json!({ "user_id": binding.user_id, "role_id": binding.role_id, "site_id": binding.site_id });
     let binding_id = binding.id;

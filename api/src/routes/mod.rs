@@ -7,6 +7,7 @@
 
 pub mod bindings;
 pub mod cameras;
+pub mod guard;
 pub mod input;
 pub mod relays;
 pub mod roles;

@@ -4,10 +4,11 @@
 //! created with the tenant and cannot be changed or deleted. Custom roles
 //! are any set of known permissions.
 
-use super::input;
+use super::{guard, input};
 use crate::auth::{Auth, TenantCx};
 use crate::entity::role;
 use crate::error::{ApiError, ApiResult, Kind};
+use crate::rbac::Grant;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use argus_core::permission::BUILTIN_ROLES;
@@ -84,6 +85,19 @@ pub async fn visible(cx: &TenantCx, id: Uuid) -> ApiResult<role::Model> {
         .ok_or_else(|| ApiError::not_found("role"))
 }
 
+/// A custom role's name: a valid name that no built-in role has.
+fn role_name(value: &str) -> ApiResult<String> {
+    let name = input::name("name", value)?;
+    if BUILTIN_ROLES
+        .iter()
+        .any(|b| b.name.eq_ignore_ascii_case(&name))
+    {
+        let msg = format!("\"{name}\" is the name of a built-in role");
+        return Err(ApiError::conflict(msg));
+    }
+    Ok(name)
+}
+
 fn permission_set(mut perms: Vec<Permission>) -> serde_json::Value {
     perms.sort_by_key(|p| crate::auth::context::perm_name(*p));
     perms.dedup();
@@ -114,7 +128,15 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     cx.require(RolesWrite)?;
-    let name = input::name("name", &body.name)?;
+    let name = role_name(&body.name)?;
+    let wanted = body.permissions.iter().copied().collect();
+    guard::may_grant(
+        &cx,
+        &Grant {
+            permissions: wanted,
+            site: None,
+        },
+    )?;
     let description = body
         .description
         .as_deref()
@@ -175,10 +197,28 @@ pub async fn update(
             "built-in roles cannot be changed",
         ));
     }
+    let old = guard::role_permissions(&role).into_iter().collect();
+    guard::may_grant(
+        &cx,
+        &Grant {
+            permissions: old,
+            site: None,
+        },
+    )?;
+    if let Some(new) = &body.permissions {
+        let new = new.iter().copied().collect();
+        guard::may_grant(
+            &cx,
+            &Grant {
+                permissions: new,
+                site: None,
+            },
+        )?;
+    }
 
     let mut active: role::ActiveModel = role.into();
     if let Some(v) = &body.name {
-        active.name = Set(input::name("name", v)?);
+        active.name = Set(role_name(v)?);
     }
     if let Some(v) = &body.description {
         active.description = Set(v.chars().take(500).collect());
@@ -215,6 +255,14 @@ pub async fn delete(
             "built-in roles cannot be deleted",
         ));
     }
+    let old = guard::role_permissions(&role).into_iter().collect();
+    guard::may_grant(
+        &cx,
+        &Grant {
+            permissions: old,
+            site: None,
+        },
+    )?;
 
     let (role_id, name) = (role.id, role.name.clone());
     role.delete(&cx.tx).await?;

@@ -153,6 +153,10 @@ pub async fn update(
     let cx = auth.tenant(&state).await?;
     let user = visible(&cx, *id).await?;
     cx.require(UsersWrite)?;
+    super::guard::may_manage_user(&cx, user.id).await?;
+    if body.status.as_deref() == Some("disabled") {
+        super::guard::keeps_an_owner(&cx, Some(user.id), None).await?;
+    }
 
     let mut changed = vec![];
     let mut active: user::ActiveModel = user.into();
@@ -208,6 +212,8 @@ pub async fn delete(
             "you cannot delete yourself",
         ));
     }
+    super::guard::may_manage_user(&cx, user.id).await?;
+    super::guard::keeps_an_owner(&cx, Some(user.id), None).await?;
 
     let (user_id, email) = (user.id, user.email.clone());
     session::revoke_all(&cx.tx, user_id, "user deleted").await?;
