@@ -228,7 +228,9 @@ async fn failed_logins_are_throttled_and_audited() {
             200,
         )
         .await;
-    assert_eq!(denied["events"].as_array().unwrap().len(), 2);
+    // Only the first refusal of a lockout is recorded, so a flood cannot
+    // grow the log without bound.
+    assert_eq!(denied["events"].as_array().unwrap().len(), 1);
 
     // An unknown account is throttled and answered the same way.
     let (status, body) = app
@@ -299,4 +301,47 @@ async fn platform_admins_enter_a_tenant_only_through_an_audited_grant() {
         )
         .await;
     assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn an_email_in_several_tenants_never_reveals_them_without_the_password() {
+    let app = TestApp::start().await;
+    let a = world::tenant(&app, "north").await;
+    let b = world::tenant(&app, "south").await;
+    let shared = "guard@shared.test";
+    for (t, pw) in [(&a, PASSWORD), (&b, "another long password")] {
+        let user = json!({ "email": shared, "password": pw });
+        app.ok("post", "/api/v1/users", &t.admin_token, Some(user), 201)
+            .await;
+    }
+    let login = |pw: &str, tenant: Option<&str>| {
+        let mut body = json!({ "email": shared, "password": pw });
+        if let Some(slug) = tenant {
+            body["tenant"] = json!(slug);
+        }
+        app.call("post", "/api/v1/auth/login", None, Some(body))
+    };
+
+    // A wrong password is a plain 401: nothing says the email exists twice.
+    let (status, body) = login("not the password", None).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unauthenticated");
+
+    // The password picks the one tenant where it matches.
+    let (status, body) = login("another long password", None).await;
+    assert_eq!(status, 200, "{body}");
+    let me = app
+        .ok(
+            "get",
+            "/api/v1/me",
+            body["access_token"].as_str().unwrap(),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(me["tenant"]["slug"], "south");
+
+    // The slug narrows it; the wrong tenant's password fails there.
+    assert_eq!(login(PASSWORD, Some("north")).await.0, 200);
+    assert_eq!(login(PASSWORD, Some("south")).await.0, 401);
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub struct Limiter {
     window: Duration,
     failures: Mutex<HashMap<String, Vec<Instant>>>,
+    denials: Mutex<HashMap<String, Instant>>,
 }
 
 impl Limiter {
@@ -20,6 +21,7 @@ impl Limiter {
         Self {
             window,
             failures: Mutex::new(HashMap::new()),
+            denials: Mutex::new(HashMap::new()),
         }
     }
 
@@ -45,6 +47,21 @@ impl Limiter {
             let window = self.window;
             map.retain(|_, l| l.last().is_some_and(|t| t.elapsed() < window));
         }
+    }
+
+    /// True the first time `key` is refused within a window: the refusal
+    /// worth recording. Later ones in the same window return false.
+    pub fn first_denial(&self, key: &str) -> bool {
+        let mut map = self.denials.lock().expect("limiter lock");
+        let fresh = map.get(key).is_none_or(|t| t.elapsed() >= self.window);
+        if fresh {
+            map.insert(key.to_string(), Instant::now());
+            if map.len() > 100_000 {
+                let window = self.window;
+                map.retain(|_, t| t.elapsed() < window);
+            }
+        }
+        fresh
     }
 
     pub fn clear(&self, key: &str) {

@@ -1,20 +1,18 @@
 //! `/api/v1/auth/*` and `/api/v1/me`.
 
 use super::context::request_meta;
-use super::session::{self, Rotation, Subject, Tokens};
-use super::{login, password, Auth};
-use crate::audit::{self, Actor, Event, RequestMeta};
+use super::session::{self, Rotation, Tokens};
+use super::{login, Auth};
+use crate::audit::{self, Actor, Event};
 use crate::entity::{platform_admin, user};
-use crate::error::{ApiError, ApiResult, Kind};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use argus_core::Secret;
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
+use sea_orm::{EntityTrait, TransactionTrait};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -42,128 +40,15 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let meta = request_meta(&req);
-    let email = body.email.trim().to_lowercase();
-    let ip_key = format!("ip:{}", meta.client_ip.as_deref().unwrap_or("-"));
-    let account_key = format!("account:{}:{email}", body.tenant.as_deref().unwrap_or("*"));
-
-    let (account, tenant) = login::find(&state.db, &email, body.tenant.as_deref()).await?;
-    let chain = login::chain_of(tenant.as_ref());
-    let auth = &state.cfg.auth;
-    let blocked = state
-        .limiter
-        .blocked_for(&account_key, auth.max_failures_per_account)
-        .or_else(|| state.limiter.blocked_for(&ip_key, auth.max_failures_per_ip));
-    if let Some(secs) = blocked {
-        record_login(
-            &state.db,
-            chain,
-            &Actor::anonymous(&email),
-            "rate_limited",
-            &meta,
-        )
-        .await?;
-        let mut err = ApiError::new(Kind::RateLimited, "too many failed logins; try again later");
-        err.retry_after = Some(secs);
-        return Err(err);
-    }
-
-    let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let password_ok = password::verify(body.password.clone(), stored).await;
-    let account = match account {
-        Some(a) if password_ok && a.active => a,
-        other => {
-            state.limiter.record_failure(&account_key);
-            state.limiter.record_failure(&ip_key);
-            let reason = if password_ok && other.is_some() {
-                "inactive"
-            } else {
-                "bad_credentials"
-            };
-            let actor = other
-                .map(|a| Actor {
-                    kind: a.kind.as_str(),
-                    id: Some(a.id),
-                    label: a.email,
-                })
-                .unwrap_or_else(|| Actor::anonymous(&email));
-            record_login(&state.db, chain, &actor, reason, &meta).await?;
-            return Err(ApiError::unauthenticated());
-        }
-    };
-    state.limiter.clear(&account_key);
-
-    let tx = state.db.begin().await?;
-    touch_last_login(&tx, &account).await?;
-    let subject = Subject {
-        kind: account.kind,
-        id: account.id,
-        tenant: account.tenant.as_ref().map(|t| t.id),
-        grant: None,
-    };
-    let tokens = session::start(&tx, &state, &subject)
-        .await
-        .map_err(ApiError::internal)?;
-    let actor = Actor {
-        kind: account.kind.as_str(),
-        id: Some(account.id),
-        label: account.email.clone(),
-    };
-    let ev = Event {
-        actor: &actor,
-        action: "auth.login",
-        target: None,
-        outcome: "success",
-        details: json!({}),
-        meta: &meta,
-    };
-    audit::append(&tx, chain, ev).await?;
-    tx.commit().await?;
+    let tokens = login::attempt(
+        &state,
+        &body.email,
+        &body.password,
+        body.tenant.as_deref(),
+        &meta,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(tokens))
-}
-
-async fn record_login<C: ConnectionTrait>(
-    db: &C,
-    chain: Uuid,
-    actor: &Actor,
-    reason: &str,
-    meta: &RequestMeta,
-) -> ApiResult<()> {
-    let outcome = if reason == "rate_limited" {
-        "denied"
-    } else {
-        "failure"
-    };
-    let ev = Event {
-        actor,
-        action: "auth.login",
-        target: None,
-        outcome,
-        details: json!({ "reason": reason }),
-        meta,
-    };
-    Ok(audit::append(db, chain, ev).await?)
-}
-
-async fn touch_last_login<C: ConnectionTrait>(db: &C, account: &login::Account) -> ApiResult<()> {
-    let now = Some(Utc::now());
-    if account.tenant.is_some() {
-        user::ActiveModel {
-            id: Set(account.id),
-            last_login_at: Set(now),
-            ..Default::default()
-        }
-        .update(db)
-        .await?;
-    } else {
-        platform_admin::ActiveModel {
-            id: Set(account.id),
-            last_login_at: Set(now),
-            ..Default::default()
-        }
-        .update(db)
-        .await?;
-    }
-    Ok(())
 }
 
 /// Exchanges a refresh token for new tokens. A replayed refresh token
