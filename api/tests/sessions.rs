@@ -115,10 +115,8 @@ async fn logout_disable_and_suspend_end_access_at_once() {
             201,
         )
         .await;
-    let bob = s(
-        &app.login("bob@acme.test", PASSWORD, Some("acme")).await,
-        "access_token",
-    );
+    let bob_session = app.login("bob@acme.test", PASSWORD, Some("acme")).await;
+    let bob = s(&bob_session, "access_token");
     app.ok("get", "/api/v1/me", &bob, None, 200).await;
     app.ok(
         "patch",
@@ -129,6 +127,11 @@ async fn logout_disable_and_suspend_end_access_at_once() {
     )
     .await;
     assert_eq!(app.call("get", "/api/v1/me", Some(&bob), None).await.0, 401);
+    assert_eq!(
+        refresh(&app, &bob_session).await,
+        401,
+        "a disabled user refreshed"
+    );
     let (status, _) = app
         .call(
             "post",
@@ -140,6 +143,7 @@ async fn logout_disable_and_suspend_end_access_at_once() {
     assert_eq!(status, 401);
 
     // Suspending the tenant locks out its users; resuming lets them back.
+    let spare = app.login("admin@acme.test", PASSWORD, Some("acme")).await;
     app.ok(
         "post",
         &format!("/api/v1/tenants/{}/suspend", t.id),
@@ -153,6 +157,11 @@ async fn logout_disable_and_suspend_end_access_at_once() {
             .await
             .0,
         401
+    );
+    assert_eq!(
+        refresh(&app, &spare).await,
+        401,
+        "a suspended tenant refreshed"
     );
     let (status, _) = app
         .call(
@@ -344,4 +353,12 @@ async fn an_email_in_several_tenants_never_reveals_them_without_the_password() {
     // The slug narrows it; the wrong tenant's password fails there.
     assert_eq!(login(PASSWORD, Some("north")).await.0, 200);
     assert_eq!(login(PASSWORD, Some("south")).await.0, 401);
+}
+
+async fn refresh(app: &TestApp, session: &Value) -> u16 {
+    let body = json!({ "refresh_token": s(session, "refresh_token") });
+    app.call("post", "/api/v1/auth/refresh", None, Some(body))
+        .await
+        .0
+        .as_u16()
 }

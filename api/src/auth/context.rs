@@ -10,6 +10,7 @@
 
 use super::token::{self, Claims, SubjectKind};
 use crate::audit::{self, Actor, Event, RequestMeta};
+use crate::entity::session;
 use crate::error::{ApiError, ApiResult};
 use crate::rbac::{Grant, Grants};
 use crate::state::AppState;
@@ -17,7 +18,7 @@ use actix_web::{dev::Payload, web::Data, FromRequest, HttpRequest};
 use argus_core::Permission;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, QueryResult, Statement, TransactionTrait, Value,
+    ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, Statement, TransactionTrait, Value,
 };
 use std::future::{ready, Ready};
 use uuid::Uuid;
@@ -202,16 +203,34 @@ fn session_sql(kind: SubjectKind) -> &'static str {
     }
 }
 
-async fn query(
-    tx: &DatabaseTransaction,
+/// Whether a stored session may still be used: not revoked or expired, its
+/// subject (and tenant, and support grant) still active. Refresh asks this
+/// so that a disabled user or a suspended tenant cannot mint new tokens.
+pub async fn session_is_live<C: ConnectionTrait>(
+    db: &C,
+    sess: &session::Model,
+) -> Result<bool, DbErr> {
+    let kind = super::session::parse_kind(&sess.subject_kind);
+    let mut values: Vec<Value> = vec![sess.id.into(), sess.subject_id.into()];
+    if kind != SubjectKind::Platform {
+        let Some(tenant) = sess.tenant_id else {
+            return Ok(false);
+        };
+        values.push(tenant.into());
+    }
+    let rows = query(db, session_sql(kind), values).await?;
+    Ok(rows.first().is_some_and(|row| check_expiry(row).is_ok()))
+}
+
+async fn query<C: ConnectionTrait>(
+    tx: &C,
     sql: &str,
     values: Vec<Value>,
-) -> ApiResult<Vec<QueryResult>> {
+) -> Result<Vec<QueryResult>, DbErr> {
     let backend = tx.get_database_backend();
     let sql = crate::db::placeholders(backend, sql);
-    Ok(tx
-        .query_all(Statement::from_sql_and_values(backend, sql, values))
-        .await?)
+    tx.query_all(Statement::from_sql_and_values(backend, sql, values))
+        .await
 }
 
 fn check_expiry(row: &QueryResult) -> ApiResult<()> {

@@ -89,6 +89,10 @@ pub async fn rotate<C: ConnectionTrait>(
     if sess.revoked_at.is_some() || sess.expires_at <= now || rt.expires_at <= now {
         return Ok(Rotation::Invalid);
     }
+    if !super::context::session_is_live(db, &sess).await? {
+        revoke(db, sess.id, "subject no longer active").await?;
+        return Ok(Rotation::Invalid);
+    }
 
     // Mark used only if still unused: of two concurrent refreshes, one wins.
     let claimed = refresh_token::Entity::update_many()
