@@ -297,6 +297,13 @@ async fn exports_hold_every_event_and_lists_paginate() {
     let app = TestApp::start().await;
     let t = world::tenant(&app, "acme").await;
     let tok = &t.admin_token;
+    // A typed "email" that a spreadsheet would run as a formula, and a huge one.
+    let formula = "=hyperlink(\"http://evil.test\",\"x\")";
+    for email in [formula.to_string(), "a".repeat(5000)] {
+        let body = json!({ "email": email, "password": "nope", "tenant": "acme" });
+        app.call("post", "/api/v1/auth/login", None, Some(body))
+            .await;
+    }
     let n = events(&app, tok).await.len();
 
     let jsonl = app
@@ -314,6 +321,12 @@ async fn exports_hold_every_event_and_lists_paginate() {
         .collect();
     assert_eq!(lines.len(), n);
     assert_eq!(lines[0]["seq"], 1);
+    let labels: Vec<&str> = lines
+        .iter()
+        .map(|l| l["actor_label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&formula), "JSON Lines keep values exactly");
+    assert!(labels.iter().all(|l| l.len() <= 256), "labels are clipped");
 
     let csv = app
         .http
@@ -325,11 +338,17 @@ async fn exports_hold_every_event_and_lists_paginate() {
     let text = csv.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(&reader.headers().unwrap()[0], "seq");
-    assert_eq!(
-        reader.records().count(),
-        n + 1,
-        "the jsonl export itself was audited"
-    );
+    let label_col = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "actor_label")
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), n + 1, "the jsonl export itself was audited");
+    let csv_labels: Vec<&str> = rows.iter().map(|r| &r[label_col]).collect();
+    assert!(csv_labels.contains(&format!("'{formula}").as_str()));
+    assert!(!csv_labels.iter().any(|l| l.starts_with('=')));
 
     // Pages of 3, newest first, cover every event exactly once.
     let mut seen = vec![];

@@ -77,13 +77,17 @@ pub async fn append<C: ConnectionTrait>(db: &C, tenant: Uuid, ev: Event<'_>) -> 
         at,
         actor_kind: ev.actor.kind.to_string(),
         actor_id: ev.actor.id,
-        actor_label: ev.actor.label.clone(),
+        actor_label: clip(&ev.actor.label, MAX_LABEL).to_string(),
         action: ev.action.to_string(),
         target_kind: ev.target.map(|(kind, _)| kind.to_string()),
         target_id: ev.target.map(|(_, id)| id),
         outcome: ev.outcome.to_string(),
         client_ip: ev.meta.client_ip.clone(),
-        user_agent: ev.meta.user_agent.clone(),
+        user_agent: ev
+            .meta
+            .user_agent
+            .as_deref()
+            .map(|ua| clip(ua, MAX_LABEL).to_string()),
         details: ev.details,
         prev_hash: head.hash.clone(),
         hash: String::new(),
@@ -98,6 +102,22 @@ pub async fn append<C: ConnectionTrait>(db: &C, tenant: Uuid, ev: Event<'_>) -> 
     audit_event::ActiveModel::from(model).insert(db).await?;
     new_head.update(db).await?;
     Ok(())
+}
+
+/// Longest actor label or user agent kept: an anonymous login's label is
+/// whatever email the caller typed, so it is clipped, not trusted.
+const MAX_LABEL: usize = 256;
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let end = (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0);
+    &s[..end]
 }
 
 /// Creates the chain's head if needed, then locks it until the transaction

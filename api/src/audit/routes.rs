@@ -237,7 +237,7 @@ fn csv_header() -> Vec<u8> {
 
 fn csv_row(ev: &audit_event::Model) -> Vec<String> {
     let opt = |v: Option<String>| v.unwrap_or_default();
-    vec![
+    let cells = vec![
         ev.seq.to_string(),
         ev.id.to_string(),
         super::chain::format_time(ev.at),
@@ -253,5 +253,17 @@ fn csv_row(ev: &audit_event::Model) -> Vec<String> {
         ev.details.to_string(),
         ev.prev_hash.clone(),
         ev.hash.clone(),
-    ]
+    ];
+    cells.into_iter().map(defuse_formula).collect()
+}
+
+/// Spreadsheets run a cell that starts with `=`, `+`, `-`, `@`, tab or CR
+/// as a formula. A typed email or user agent may start that way, so such a
+/// cell gets a leading `'`, which spreadsheets show as text. (The JSON Lines
+/// export keeps values exactly; the hash chain covers the stored values.)
+fn defuse_formula(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
 }
