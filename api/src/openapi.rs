@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
         auth::login, auth::refresh, auth::logout, auth::me,
         tenants::list, tenants::create, tenants::get, tenants::suspend, tenants::resume,
         tenants::create_admin, tenants::create_grant,
+        access_grants::list, access_grants::get, access_grants::revoke,
         users::list, users::create, users::get, users::update, users::delete,
         roles::list, roles::create, roles::get, roles::update, roles::delete,
         bindings::list, bindings::create, bindings::delete,

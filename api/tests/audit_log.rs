@@ -192,6 +192,12 @@ async fn every_mutating_route_writes_exactly_one_event() {
                 json!(null),
                 204,
             ),
+            ("delete", "/api/v1/access-grants/{id}") => (
+                tok.clone(),
+                path.replace("{id}", &a.grant.to_string()),
+                json!(null),
+                204,
+            ),
             other => panic!("mutating route {other:?} has no case here: add one"),
         };
         let before = app.count("audit_events").await;

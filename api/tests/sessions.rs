@@ -362,3 +362,60 @@ async fn refresh(app: &TestApp, session: &Value) -> u16 {
         .0
         .as_u16()
 }
+
+#[tokio::test]
+async fn a_tenant_sees_and_ends_platform_support_access() {
+    let app = TestApp::start().await;
+    let t = world::tenant(&app, "acme").await;
+    let opened = app
+        .ok(
+            "post",
+            &format!("/api/v1/tenants/{}/access-grants", t.id),
+            &app.platform_token,
+            Some(json!({ "reason": "ticket 7", "minutes": 10 })),
+            201,
+        )
+        .await;
+    let support = opened["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let grant = opened["grant"]["id"].as_str().unwrap().to_string();
+    app.ok("get", "/api/v1/sites", &support, None, 200).await;
+
+    let list = app
+        .ok("get", "/api/v1/access-grants", &t.admin_token, None, 200)
+        .await;
+    assert!(list.as_array().unwrap().iter().any(|g| g["id"] == grant));
+
+    app.ok(
+        "delete",
+        &format!("/api/v1/access-grants/{grant}"),
+        &t.admin_token,
+        None,
+        204,
+    )
+    .await;
+    assert_eq!(
+        app.call("get", "/api/v1/sites", Some(&support), None)
+            .await
+            .0,
+        401,
+        "support access outlived its revoked grant"
+    );
+    let refreshed = json!({ "refresh_token": opened["tokens"]["refresh_token"] });
+    let (status, _) = app
+        .call("post", "/api/v1/auth/refresh", None, Some(refreshed))
+        .await;
+    assert_eq!(status, 401);
+    let g = app
+        .ok(
+            "get",
+            &format!("/api/v1/access-grants/{grant}"),
+            &t.admin_token,
+            None,
+            200,
+        )
+        .await;
+    assert!(g["revoked_at"].is_string());
+}

@@ -19,6 +19,7 @@ fn target(w: &world::World, kind: &str, scoped: bool) -> Option<Uuid> {
         "users" => a.admin_id,
         "roles" => a.role,
         "role-bindings" => a.binding,
+        "access-grants" => a.grant,
         // The scoped user reaches site 1; site 2's objects are out of reach.
         "sites" => {
             if scoped {
@@ -152,6 +153,7 @@ fn assert_no_foreign_ids(w: &world::World, list: &Value, scoped: bool, ctx: &str
             w.a.admin_id,
             w.a.role,
             w.a.binding,
+            w.a.grant,
         ]);
     }
     for id in forbidden {

@@ -12,6 +12,7 @@ mod m20261203_000001_tenancy;
 mod m20261203_000002_devices;
 mod m20261203_000003_audit;
 mod m20261203_000004_row_level_security;
+mod m20261203_000005_grant_revocation;
 
 pub use m20261203_000004_row_level_security::{APP_ROLE, TENANT_SETTING};
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_devices::Migration),
             Box::new(m20261203_000003_audit::Migration),
             Box::new(m20261203_000004_row_level_security::Migration),
+            Box::new(m20261203_000005_grant_revocation::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 //! covers exactly these, and the cross-tenant test walks all of them, so a
 //! new route cannot be forgotten by either.
 
+pub mod access_grants;
 pub mod bindings;
 pub mod cameras;
 pub mod guard;
@@ -82,6 +83,10 @@ route_table! {
     patch "/api/v1/relays/{id}" => relays::update;
     delete "/api/v1/relays/{id}" => relays::delete;
     post "/api/v1/relays/{id}/claim-code" => relays::claim_code;
+
+    get "/api/v1/access-grants" => access_grants::list;
+    get "/api/v1/access-grants/{id}" => access_grants::get;
+    delete "/api/v1/access-grants/{id}" => access_grants::revoke;
 
     get "/api/v1/audit" => audit::list;
     get "/api/v1/audit/verify" => audit::verify;

@@ -44,6 +44,11 @@ impl TestApp {
 
     /// Starts with a config adjusted by `tweak`.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        // The server's warnings and errors go to the test's captured output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn")
+            .with_test_writer()
+            .try_init();
         let db_name = format!("argus_test_{}", Uuid::new_v4().simple());
         let admin = Database::connect(format!("{}/postgres", server_url()))
             .await

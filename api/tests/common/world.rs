@@ -17,6 +17,8 @@ pub struct Tenant {
     pub relays: [Uuid; 2],
     pub role: Uuid,
     pub binding: Uuid,
+    /// A platform support grant opened on this tenant.
+    pub grant: Uuid,
 }
 
 pub struct World {
@@ -111,6 +113,15 @@ pub async fn tenant(app: &TestApp, slug: &str) -> Tenant {
         )
         .await;
     let binding = id(&bindings[0]);
+    let grant = app
+        .ok(
+            "post",
+            &format!("/api/v1/tenants/{tid}/access-grants"),
+            p,
+            Some(json!({ "reason": "ticket 42", "minutes": 30 })),
+            201,
+        )
+        .await;
     Tenant {
         id: tid,
         slug: slug.into(),
@@ -121,6 +132,7 @@ pub async fn tenant(app: &TestApp, slug: &str) -> Tenant {
         relays,
         role: id(&role),
         binding,
+        grant: id(&grant["grant"]),
     }
 }
 
