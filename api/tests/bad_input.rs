@@ -235,6 +235,52 @@ async fn bad_paths_queries_and_references_get_clear_errors() {
             Some(json!({ "status": "god" })),
             400,
         ),
+        (
+            "post",
+            "/api/v1/cameras".into(),
+            Some(
+                json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://10.1.1.1/s?user=admin&password=secret" }),
+            ),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/cameras".into(),
+            Some(
+                json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://h/s\r\nInjected: 1" }),
+            ),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/sites".into(),
+            Some(json!({ "name": "Lobby\u{202E}ybbol" })),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/sites".into(),
+            Some(json!({ "name": "Lobby", "timezone": "Mars/Olympus" })),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/roles".into(),
+            Some(json!({ "name": "r", "permissions": [], "description": "a\u{0}b" })),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/users".into(),
+            Some(json!({ "email": "two@at@acme.test", "password": "long enough pw" })),
+            400,
+        ),
+        (
+            "post",
+            "/api/v1/users".into(),
+            Some(json!({ "email": "blank@acme.test", "password": "              " })),
+            400,
+        ),
     ];
     for (method, path, body, want) in cases {
         let (status, res) = app.call(method, &path, Some(tok), body).await;
@@ -242,4 +288,31 @@ async fn bad_paths_queries_and_references_get_clear_errors() {
         assert!(res["error"]["code"].is_string(), "{method} {path}: {res}");
     }
     assert_eq!(app.count("cameras").await, cameras);
+
+    // `relay_id: null` detaches a camera; a revoked relay cannot take it back.
+    let cam = format!("/api/v1/cameras/{}", t.cameras[0]);
+    let detached = app
+        .ok("patch", &cam, tok, Some(json!({ "relay_id": null })), 200)
+        .await;
+    assert!(detached["relay_id"].is_null(), "{detached}");
+    let relay = format!("/api/v1/relays/{}", t.relays[0]);
+    app.ok(
+        "patch",
+        &relay,
+        tok,
+        Some(json!({ "status": "revoked" })),
+        200,
+    )
+    .await;
+    let (status, res) = app
+        .call(
+            "patch",
+            &cam,
+            Some(tok),
+            Some(json!({ "relay_id": t.relays[0] })),
+        )
+        .await;
+    assert_eq!(status, 400, "{res}");
+    let unchanged = app.ok("get", &cam, tok, None, 200).await;
+    assert!(unchanged["relay_id"].is_null());
 }

@@ -54,7 +54,7 @@ fn dummy_hash() -> &'static str {
 
 /// Rejects passwords too weak to protect a camera fleet.
 pub fn check_strength(password: &str) -> Result<(), &'static str> {
-    if password.chars().count() < 10 {
+    if password.trim().chars().count() < 10 {
         return Err("password must be at least 10 characters");
     }
     if password.len() > 1024 {

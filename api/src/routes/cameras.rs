@@ -38,8 +38,16 @@ pub struct NewCamera {
 pub struct CameraPatch {
     pub name: Option<String>,
     pub source_url: Option<String>,
-    pub relay_id: Option<Uuid>,
+    /// A relay on the camera's site, or `null` to detach the camera.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    pub relay_id: Option<Option<Uuid>>,
     pub retention_days: Option<i32>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
 }
 
 /// Loads a camera the caller may see, or 404.
@@ -120,6 +128,9 @@ async fn check_relay(cx: &TenantCx, relay: Option<Uuid>, site: Uuid) -> ApiResul
             "relay_id must name a relay on the camera's site",
         ));
     }
+    if relay.status == "revoked" {
+        return Err(ApiError::invalid("relay_id names a revoked relay"));
+    }
     Ok(())
 }
 
@@ -148,8 +159,11 @@ pub async fn update(
     let cx = auth.tenant(&state).await?;
     let cam = visible(&cx, *id).await?;
     super::require_on_site(&cx, CamerasWrite, cam.site_id)?;
-    check_relay(&cx, body.relay_id, cam.site_id).await?;
+    if let Some(relay) = body.relay_id {
+        check_relay(&cx, relay, cam.site_id).await?;
+    }
 
+    let before = cam.clone();
     let mut active: camera::ActiveModel = cam.into();
     if let Some(v) = &body.name {
         active.name = Set(input::name("name", v)?);
@@ -158,7 +172,7 @@ pub async fn update(
         active.source_url = Set(input::camera_source(v)?);
     }
     if let Some(v) = body.relay_id {
-        active.relay_id = Set(Some(v));
+        active.relay_id = Set(v);
     }
     if let Some(v) = body.retention_days {
         active.retention_days = Set(input::retention_days(v)?);
@@ -166,14 +180,30 @@ pub async fn update(
     active.updated_at = Set(Utc::now());
     let cam = active.update(&cx.tx).await?;
 
-    cx.audit(
-        "camera.update",
-        Some(("camera", cam.id)),
-        json!({ "name": cam.name, "retention_days": cam.retention_days }),
-    )
-    .await?;
+    let details = json!({ "name": cam.name, "changed": changed_fields(&before, &cam) });
+    cx.audit("camera.update", Some(("camera", cam.id)), details)
+        .await?;
     cx.commit().await?;
     Ok(HttpResponse::Ok().json(cam))
+}
+
+/// The fields an update changed (the source URL by name only: it may
+/// name an internal host the log need not repeat).
+fn changed_fields(a: &camera::Model, b: &camera::Model) -> Vec<&'static str> {
+    let mut out = vec![];
+    if a.name != b.name {
+        out.push("name");
+    }
+    if a.source_url != b.source_url {
+        out.push("source_url");
+    }
+    if a.relay_id != b.relay_id {
+        out.push("relay_id");
+    }
+    if a.retention_days != b.retention_days {
+        out.push("retention_days");
+    }
+    out
 }
 
 /// Removes a camera.

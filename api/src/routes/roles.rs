@@ -137,13 +137,7 @@ pub async fn create(
             site: None,
         },
     )?;
-    let description = body
-        .description
-        .as_deref()
-        .unwrap_or("")
-        .chars()
-        .take(500)
-        .collect::<String>();
+    let description = input::description(body.description.as_deref().unwrap_or(""))?;
 
     let role = role::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -221,7 +215,7 @@ pub async fn update(
         active.name = Set(role_name(v)?);
     }
     if let Some(v) = &body.description {
-        active.description = Set(v.chars().take(500).collect());
+        active.description = Set(input::description(v)?);
     }
     if let Some(v) = &body.permissions {
         active.permissions = Set(permission_set(v.clone()));
