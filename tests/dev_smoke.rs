@@ -186,5 +186,36 @@ async fn dev_mode_prints_logins_and_keeps_data_across_restarts() {
         "audit chain on SQLite verifies: {verify}"
     );
     drop(dev);
+
+    // A forgotten password is reset from the command line, and audited.
+    let out = Command::new(env!("CARGO_BIN_EXE_argus"))
+        .args(["admin", "--data-dir"])
+        .arg(&dir)
+        .args([
+            "set-password",
+            "--email",
+            "admin@demo.local",
+            "--tenant",
+            "demo",
+        ])
+        .output()
+        .expect("argus admin runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let new_pw = stdout.split(": ").last().unwrap().trim().to_string();
+    let dev = start(&dir, port);
+    wait_healthy(&base).await;
+    let token = login(&http, &base, &new_pw).await;
+    let events: Value = http
+        .get(format!("{base}/api/v1/audit?action=auth.password_reset"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(events["events"][0]["actor_kind"], "system", "{events}");
+    drop(dev);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,12 +3,27 @@
 //! Uses `DATABASE_URL` when set, else the `argus dev` SQLite file under the
 //! data dir. Generated passwords are printed once.
 
+use argus_api::audit::{self, Actor, Event, RequestMeta};
 use argus_api::auth::{keys, password, session};
 use argus_api::entity::{platform_admin, tenant, user};
 use argus_api::{bootstrap, Config};
 use argus_core::Secret;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
+use sea_orm::TransactionTrait;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+use std::path::PathBuf;
+use uuid::Uuid;
+
+#[derive(Args)]
+pub struct AdminArgs {
+    /// The `argus dev` data dir whose SQLite file to use when DATABASE_URL
+    /// is unset (default ./argus-data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -51,8 +66,11 @@ async fn connect(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
     Ok(db)
 }
 
-pub async fn run(cfg: Config, cmd: AdminCommand) -> anyhow::Result<()> {
-    match cmd {
+pub async fn run(mut cfg: Config, args: AdminArgs) -> anyhow::Result<()> {
+    if let Some(dir) = args.data_dir {
+        cfg.data_dir = dir;
+    }
+    match args.command {
         AdminCommand::CreatePlatformAdmin { email } => {
             let db = connect(&cfg).await?;
             let (pw, generated) = match cfg.bootstrap_admin_password.clone() {
@@ -109,32 +127,69 @@ async fn set_password(
 ) -> anyhow::Result<()> {
     let email = email.trim().to_lowercase();
     let hash = password::hash(pw.clone()).await?;
-    let Some(slug) = slug else {
-        let admin = platform_admin::Entity::find()
-            .filter(platform_admin::Column::Email.eq(&email))
-            .one(db)
-            .await?;
-        let admin = admin.ok_or_else(|| anyhow::anyhow!("no platform admin {email}"))?;
-        let id = admin.id;
-        let mut active: platform_admin::ActiveModel = admin.into();
-        active.password_hash = Set(hash);
-        active.update(db).await?;
-        return Ok(session::revoke_all(db, id, "password reset").await?);
+    let tx = db.begin().await?;
+
+    let (chain, target) = match slug {
+        None => {
+            let admin = platform_admin::Entity::find()
+                .filter(platform_admin::Column::Email.eq(&email))
+                .one(&tx)
+                .await?;
+            let admin = admin.ok_or_else(|| anyhow::anyhow!("no platform admin {email}"))?;
+            let id = admin.id;
+            let mut active: platform_admin::ActiveModel = admin.into();
+            active.password_hash = Set(hash);
+            active.update(&tx).await?;
+            (audit::PLATFORM_CHAIN, ("platform_admin", id))
+        }
+        Some(slug) => {
+            let (tenant, id) = tenant_user(&tx, slug, &email).await?;
+            let active = user::ActiveModel {
+                id: Set(id),
+                password_hash: Set(hash),
+                ..Default::default()
+            };
+            active.update(&tx).await?;
+            (tenant, ("user", id))
+        }
     };
+    session::revoke_all(&tx, target.1, "password reset").await?;
+
+    // Resets from the command line are recorded like any other change.
+    let actor = Actor {
+        kind: "system",
+        id: None,
+        label: "argus admin set-password".into(),
+    };
+    let ev = Event {
+        actor: &actor,
+        action: "auth.password_reset",
+        target: Some(target),
+        outcome: "success",
+        details: json!({ "email": email }),
+        meta: &RequestMeta::default(),
+    };
+    audit::append(&tx, chain, ev).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The tenant id and the user id of `email` in the tenant `slug`.
+async fn tenant_user<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    slug: &str,
+    email: &str,
+) -> anyhow::Result<(Uuid, Uuid)> {
     let t = tenant::Entity::find()
         .filter(tenant::Column::Slug.eq(slug))
         .one(db)
-        .await?;
-    let t = t.ok_or_else(|| anyhow::anyhow!("no tenant {slug}"))?;
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no tenant {slug}"))?;
     let u = user::Entity::find()
         .filter(user::Column::TenantId.eq(t.id))
-        .filter(user::Column::Email.eq(&email))
+        .filter(user::Column::Email.eq(email))
         .one(db)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no user {email} in {slug}"))?;
-    let id = u.id;
-    let mut active: user::ActiveModel = u.into();
-    active.password_hash = Set(hash);
-    active.update(db).await?;
-    Ok(session::revoke_all(db, id, "password reset").await?)
+    Ok((t.id, u.id))
 }

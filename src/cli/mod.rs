@@ -31,8 +31,7 @@ enum Command {
     /// Apply pending schema migrations and exit.
     Migrate,
     /// Platform administration.
-    #[command(subcommand)]
-    Admin(admin::AdminCommand),
+    Admin(admin::AdminArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -47,7 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("schema is up to date");
             Ok(())
         }
-        Command::Admin(cmd) => admin::run(cfg, cmd).await,
+        Command::Admin(args) => admin::run(cfg, args).await,
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::input;
 use crate::auth::{Auth, TenantCx};
-use crate::entity::site;
+use crate::entity::{camera, relay, site};
 use crate::error::{ApiError, ApiResult};
 use crate::rbac::Sites;
 use crate::state::AppState;
@@ -13,7 +13,8 @@ use actix_web::{web, HttpResponse};
 use argus_core::Permission::{SitesRead, SitesWrite};
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -153,14 +154,20 @@ pub async fn delete(
     cx.require(SitesWrite)?;
 
     let (site_id, name) = (site.id, site.name.clone());
+    let cameras = camera::Entity::find()
+        .filter(camera::Column::SiteId.eq(site_id))
+        .count(&cx.tx)
+        .await?;
+    let relays = relay::Entity::find()
+        .filter(relay::Column::SiteId.eq(site_id))
+        .count(&cx.tx)
+        .await?;
     site.delete(&cx.tx).await?;
 
-    cx.audit(
-        "site.delete",
-        Some(("site", site_id)),
-        json!({ "name": name }),
-    )
-    .await?;
+    // The site's cameras and relays go with it (foreign keys cascade).
+    let details = json!({ "name": name, "cameras_removed": cameras, "relays_removed": relays });
+    cx.audit("site.delete", Some(("site", site_id)), details)
+        .await?;
     cx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
