@@ -118,13 +118,18 @@ impl fmt::Display for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error response: `{"error":{"code":…,"message":…}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+pub struct Body<'a> {
     error: Inner<'a>,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
+/// What went wrong: a stable machine-readable `code` (such as `not_found`,
+/// `invalid_argument`, `unauthenticated`) and a message for people.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
+pub struct Inner<'a> {
     code: &'a str,
     message: &'a str,
 }

@@ -5,6 +5,7 @@ use crate::audit::routes as audit;
 use crate::auth::routes as auth;
 use crate::routes::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -23,7 +24,8 @@ use utoipa::{Modify, OpenApi};
         relays::list, relays::create, relays::get, relays::update, relays::delete, relays::claim_code,
         audit::list, audit::verify, audit::export,
     ),
-    modifiers(&BearerAuth)
+    components(schemas(crate::error::Body, crate::error::Inner)),
+    modifiers(&BearerAuth, &ErrorBodies)
 )]
 pub struct ApiDoc;
 
@@ -38,6 +40,32 @@ impl Modify for BearerAuth {
         doc.components
             .get_or_insert_with(Default::default)
             .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every 4xx and 5xx response carries the one error body.
+struct ErrorBodies;
+
+impl Modify for ErrorBodies {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let body = Content::new(Some(Ref::from_schema_name("ErrorBody")));
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.put,
+            ];
+            for op in ops.into_iter().flatten() {
+                for (status, response) in op.responses.responses.iter_mut() {
+                    let is_error = status.starts_with('4') || status.starts_with('5');
+                    if let (true, RefOr::T(r)) = (is_error, response) {
+                        r.content.insert("application/json".into(), body.clone());
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -69,5 +97,22 @@ mod tests {
             .map(|(m, p)| (m.to_string(), p.to_string()))
             .collect();
         assert_eq!(documented, routed);
+    }
+
+    #[test]
+    fn schemas_have_distinct_names_and_errors_their_body() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for name in ["Camera", "Tenant", "User", "AuditEvent", "ErrorBody"] {
+            assert!(schemas.contains_key(name), "no schema {name}");
+        }
+        assert!(
+            !schemas.contains_key("Model"),
+            "entities share the name Model"
+        );
+        let not_found = &doc["paths"]["/api/v1/cameras/{id}"]["get"]["responses"]["404"];
+        let schema = &not_found["content"]["application/json"]["schema"]["$ref"];
+        assert_eq!(schema, "#/components/schemas/ErrorBody");
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     }
 }

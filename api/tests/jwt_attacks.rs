@@ -171,6 +171,16 @@ async fn forged_and_broken_tokens_are_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+
+    // The scheme name is case-insensitive; the token itself is not.
+    let lower = app
+        .http
+        .get(format!("{}/api/v1/sites", app.base))
+        .header("authorization", format!("bearer {}", a.admin_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), 200);
 }
 
 #[tokio::test]

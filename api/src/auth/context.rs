@@ -58,8 +58,11 @@ fn extract(req: &HttpRequest) -> ApiResult<Auth> {
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok());
+    // The scheme name is case-insensitive (RFC 9110 §11.1).
     let bearer = header
-        .and_then(|h| h.strip_prefix("Bearer "))
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
         .ok_or_else(ApiError::unauthenticated)?;
     let claims = token::verify(&state.keys, &state.cfg.auth, bearer.trim())
         .ok_or_else(ApiError::unauthenticated)?;

@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, utoipa::ToSchema)]
+#[schema(as = Camera)]
 #[sea_orm(table_name = "cameras")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, utoipa::ToSchema)]
+#[schema(as = PlatformAdmin)]
 #[sea_orm(table_name = "platform_admins")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
