@@ -16,6 +16,11 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: String,
+    /// Reverse proxies in front of the api (IP addresses). A request from one
+    /// of them is attributed to the last address in `X-Forwarded-For` that is
+    /// not itself a trusted proxy; from anyone else the header is ignored.
+    /// Login throttling per IP and the audit log's client IP rely on this.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Database URL: `postgres://…` or `sqlite://…`. `DATABASE_URL` also works.
     #[serde(skip_serializing)]
     pub database_url: Option<Secret<String>>,
@@ -66,6 +71,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            trusted_proxies: vec![],
             database_url: None,
             data_dir: PathBuf::from("argus-data"),
             log_format: "text".into(),

@@ -419,3 +419,81 @@ async fn a_tenant_sees_and_ends_platform_support_access() {
         .await;
     assert!(g["revoked_at"].is_string());
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_throttled_and_audited_apart() {
+    let app = TestApp::start_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.auth.max_failures_per_ip = 3;
+    })
+    .await;
+    let t = world::tenant(&app, "acme").await;
+    let attempt = |forwarded: &'static str, email: &'static str| {
+        let body = json!({ "email": email, "password": "wrong password!", "tenant": "acme" });
+        app.http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .header("x-forwarded-for", forwarded)
+            .json(&body)
+            .send()
+    };
+
+    // One client guessing over many accounts hits the per-IP limit...
+    let emails = ["a@acme.test", "b@acme.test", "c@acme.test", "d@acme.test"];
+    let mut last = 0;
+    for email in emails {
+        last = attempt("198.51.100.1, 203.0.113.9", email)
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+    }
+    assert_eq!(last, 429, "the guessing client is throttled");
+    // ...while another client behind the same proxy is not.
+    let other = attempt("198.51.100.2", "e@acme.test").await.unwrap();
+    assert_eq!(other.status(), 401);
+
+    let failures = app
+        .ok(
+            "get",
+            "/api/v1/audit?action=auth.login&outcome=failure",
+            &t.admin_token,
+            None,
+            200,
+        )
+        .await;
+    let ips: Vec<&str> = failures["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["client_ip"].as_str().unwrap())
+        .collect();
+    assert!(
+        ips.contains(&"203.0.113.9") && ips.contains(&"198.51.100.2"),
+        "{ips:?}"
+    );
+    assert!(!ips.contains(&"127.0.0.1"), "{ips:?}");
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = TestApp::start().await;
+    let t = world::tenant(&app, "acme").await;
+    let body = json!({ "email": "x@acme.test", "password": "wrong password!", "tenant": "acme" });
+    app.http
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-for", "203.0.113.77")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let failures = app
+        .ok(
+            "get",
+            "/api/v1/audit?action=auth.login&outcome=failure",
+            &t.admin_token,
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(failures["events"][0]["client_ip"], "127.0.0.1");
+}

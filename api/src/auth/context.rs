@@ -21,6 +21,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, Statement, TransactionTrait, Value,
 };
 use std::future::{ready, Ready};
+use std::net::IpAddr;
 use uuid::Uuid;
 
 /// A verified access token plus where the request came from.
@@ -29,16 +30,44 @@ pub struct Auth {
     pub meta: RequestMeta,
 }
 
-/// Where the request came from, for the audit log.
+/// Where the request came from, for the audit log and login throttling.
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     let user_agent = req
         .headers()
         .get("user-agent")
         .and_then(|v| v.to_str().ok());
+    let proxies = req
+        .app_data::<Data<AppState>>()
+        .map(|s| s.cfg.trusted_proxies.as_slice())
+        .unwrap_or_default();
     RequestMeta {
-        client_ip: req.peer_addr().map(|a| a.ip().to_string()),
+        client_ip: client_ip(req, proxies).map(|ip| ip.to_string()),
         user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
     }
+}
+
+/// The peer's address or, when the peer is a trusted proxy, the nearest
+/// untrusted hop it reports in `X-Forwarded-For`.
+fn client_ip(req: &HttpRequest, proxies: &[IpAddr]) -> Option<IpAddr> {
+    let mut ip = req.peer_addr()?.ip();
+    if !proxies.contains(&ip) {
+        return Some(ip);
+    }
+    let forwarded = req.headers().get_all("x-forwarded-for");
+    let hops: Vec<&str> = forwarded
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    for hop in hops.iter().rev() {
+        let Ok(hop) = hop.trim().parse::<IpAddr>() else {
+            break;
+        };
+        ip = hop;
+        if !proxies.contains(&ip) {
+            break;
+        }
+    }
+    Some(ip)
 }
 
 impl FromRequest for Auth {
