@@ -23,6 +23,14 @@ impl<T> Secret<T> {
     }
 }
 
+/// Serializing is deliberate (a request or response body that must carry
+/// the value); logs use `Debug`/`Display`, which redact.
+impl<T: serde::Serialize> serde::Serialize for Secret<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
 impl<T> From<T> for Secret<T> {
     fn from(value: T) -> Self {
         Self(value)
