@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod control;
 pub mod db;
 pub mod entity;
 pub mod error;

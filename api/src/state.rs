@@ -3,6 +3,7 @@
 use crate::auth::keys::KeySet;
 use crate::auth::limiter::Limiter;
 use crate::config::Config;
+use crate::control::Hub;
 use crate::telemetry::Metrics;
 use sea_orm::DatabaseConnection;
 use std::time::Duration;
@@ -13,6 +14,8 @@ pub struct AppState {
     pub keys: KeySet,
     pub limiter: Limiter,
     pub metrics: Metrics,
+    /// Relays connected to this node over the control channel.
+    pub hub: Hub,
 }
 
 impl AppState {
@@ -24,6 +27,7 @@ impl AppState {
             keys,
             limiter: Limiter::new(window),
             metrics: Metrics::new(),
+            hub: Hub::default(),
         }
     }
 }

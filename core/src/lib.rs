@@ -4,6 +4,7 @@
 //! it holds no server code: only plain data types and the rules that both
 //! sides must agree on.
 
+pub mod envelope;
 pub mod permission;
 pub mod relay_token;
 pub mod sealed;

@@ -13,6 +13,8 @@ mod m20261203_000002_devices;
 mod m20261203_000003_audit;
 mod m20261203_000004_row_level_security;
 mod m20261203_000005_grant_revocation;
+mod m20261204_000006_recording;
+mod m20261204_000007_health;
 
 pub use m20261203_000004_row_level_security::{APP_ROLE, TENANT_SETTING};
 
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_audit::Migration),
             Box::new(m20261203_000004_row_level_security::Migration),
             Box::new(m20261203_000005_grant_revocation::Migration),
+            Box::new(m20261204_000006_recording::Migration),
+            Box::new(m20261204_000007_health::Migration),
         ]
     }
 }

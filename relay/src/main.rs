@@ -1,0 +1,2 @@
+//! `argus-relay`: TODO(#3) being written.
+fn main() {}

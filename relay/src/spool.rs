@@ -1,0 +1,1 @@
+//! TODO(#3): being written.
