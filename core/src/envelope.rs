@@ -70,15 +70,13 @@ pub fn seal(key: &Key, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         .fill(&mut nonce)
         .expect("system randomness");
 
-    let mut out = Vec::with_capacity(plaintext.len() + OVERHEAD);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(plaintext);
-    let mut body = out.split_off(NONCE_LEN);
+    let mut body = plaintext.to_vec();
+    let nonce_value = Nonce::assume_unique_for_key(nonce);
     cipher(key)
-        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut body)
+        .seal_in_place_append_tag(nonce_value, Aad::from(aad), &mut body)
         .expect("AES-GCM sealing cannot fail for in-range lengths");
-    out.append(&mut body);
-    out
+
+    [nonce.as_slice(), &body].concat()
 }
 
 /// Opens what [`seal`] produced with the same key and associated data.
@@ -167,7 +165,10 @@ mod tests {
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
         assert_eq!(open_object(&key, &aad(3, 10), &flipped), Err(OpenError));
-        assert_eq!(open_object(&key, &aad(3, 10), &sealed[..10]), Err(OpenError));
+        assert_eq!(
+            open_object(&key, &aad(3, 10), &sealed[..10]),
+            Err(OpenError)
+        );
     }
 
     #[test]
