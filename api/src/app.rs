@@ -34,6 +34,7 @@ pub fn configure(state: web::Data<AppState>) -> impl Fn(&mut web::ServiceConfig)
                     .error_handler(|e, _| ApiError::invalid(e.to_string()).into()),
             )
             .configure(crate::routes::configure)
+            .configure(crate::relay_api::configure)
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics))
@@ -52,7 +53,8 @@ async fn docs_redirect() -> HttpResponse {
         .finish()
 }
 
-fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+/// Maps a JSON extractor failure to the api's error body.
+pub(crate) fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
     let api = match &err {
         JsonPayloadError::Overflow { limit }
         | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(

@@ -1,6 +1,8 @@
 //! First-run setup: the first platform admin, and for `argus dev` a demo
 //! tenant with its admin. Idempotent: an existing account is left alone.
 
+pub mod demo_relay;
+
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::auth::password;
 use crate::entity::platform_admin;
@@ -115,12 +117,13 @@ pub async fn demo_site_and_camera(db: &DatabaseConnection, slug: &str) -> anyhow
         site_id: Set(site.id),
         relay_id: Set(None),
         name: Set("Simulated camera".into()),
-        // TODO(#3): the embedded relay records this simulated source.
+        // Recorded by the demo relay (see `demo_relay`).
         source_url: Set("sim://demo".into()),
         retention_days: Set(7),
         status: Set("pending".into()),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(&tx)
     .await?;

@@ -31,6 +31,10 @@ pub struct Config {
     /// A tracing filter, e.g. `info,argus_api=debug`.
     pub log: String,
     pub auth: AuthConfig,
+    /// Object storage for recordings; recording is off without it.
+    pub storage: Option<StorageConfig>,
+    /// The master key that wraps every tenant key.
+    pub keys: KeysConfig,
     /// First platform admin created by `argus dev` / `argus admin bootstrap`.
     pub bootstrap_admin_email: Option<String>,
     #[serde(skip_serializing)]
@@ -67,6 +71,57 @@ pub struct AuthConfig {
     pub max_grant_secs: i64,
 }
 
+/// The S3-compatible object store recordings go to (`[storage]`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Endpoint URL, e.g. `http://127.0.0.1:9000`; AWS's when unset.
+    pub endpoint: Option<String>,
+    /// Default `us-east-1`.
+    pub region: String,
+    /// Default `argus`; created at start-up if missing.
+    pub bucket: String,
+    pub access_key_id: Option<String>,
+    #[serde(skip_serializing)]
+    pub secret_access_key: Option<Secret<String>>,
+    /// Path-style URLs (`endpoint/bucket/key`); default true, what most
+    /// S3-compatible servers need.
+    pub force_path_style: bool,
+    /// Lifetime of a presigned upload URL; default 900.
+    pub presign_ttl_secs: u64,
+    /// Prepended to every object key, e.g. `argus/`; default empty.
+    pub prefix: String,
+    /// Largest object a relay may upload; default 64 MiB.
+    pub max_object_bytes: u64,
+}
+
+/// Where the master key comes from (`[keys]`): exactly one of the two.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// 32 bytes, base64url without padding.
+    #[serde(skip_serializing)]
+    pub master_key: Option<Secret<String>>,
+    /// A file holding the same; `argus dev` generates one in `data_dir`.
+    pub master_key_file: Option<PathBuf>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            region: "us-east-1".into(),
+            bucket: "argus".into(),
+            access_key_id: None,
+            secret_access_key: None,
+            force_path_style: true,
+            presign_ttl_secs: 900,
+            prefix: String::new(),
+            max_object_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -77,6 +132,8 @@ impl Default for Config {
             log_format: "text".into(),
             log: "info".into(),
             auth: AuthConfig::default(),
+            storage: None,
+            keys: KeysConfig::default(),
             bootstrap_admin_email: None,
             bootstrap_admin_password: None,
             demo_admin_email: None,

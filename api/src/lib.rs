@@ -16,10 +16,13 @@ pub mod control;
 pub mod db;
 pub mod entity;
 pub mod error;
+pub mod keys;
 pub mod openapi;
 pub mod rbac;
+pub mod relay_api;
 pub mod routes;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 
 pub use config::Config;

@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         bindings::list, bindings::create, bindings::delete,
         sites::list, sites::create, sites::get, sites::update, sites::delete,
         cameras::list, cameras::create, cameras::get, cameras::update, cameras::delete,
+        segments::list, segments::mp4,
         relays::list, relays::create, relays::get, relays::update, relays::delete, relays::claim_code,
         audit::list, audit::verify, audit::export,
     ),

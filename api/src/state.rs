@@ -16,6 +16,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Relays connected to this node over the control channel.
     pub hub: Hub,
+    /// Wraps every tenant key; `None` while recording is not configured.
+    pub master_key: Option<argus_core::envelope::Key>,
+    /// Where recordings go; `None` while recording is not configured.
+    pub storage: Option<crate::storage::Storage>,
 }
 
 impl AppState {
@@ -28,6 +32,18 @@ impl AppState {
             limiter: Limiter::new(window),
             metrics: Metrics::new(),
             hub: Hub::default(),
+            master_key: None,
+            storage: None,
         }
+    }
+
+    /// Loads the master key and connects object storage (creating the
+    /// bucket) when `[storage]` is configured; otherwise unchanged.
+    pub async fn with_recording(mut self) -> Result<Self, crate::storage::SetupError> {
+        if let Some((master, storage)) = crate::storage::setup(&self.cfg).await? {
+            self.master_key = Some(master);
+            self.storage = Some(storage);
+        }
+        Ok(self)
     }
 }

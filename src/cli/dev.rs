@@ -1,14 +1,18 @@
 //! `argus dev`: Argus on one machine with embedded defaults.
 //!
-//! An SQLite file and signing keys under the data dir, a platform admin,
+//! An SQLite file, signing keys, a master key and an S3-compatible object
+//! store (a folder served on loopback) under the data dir; a platform admin,
 //! a demo tenant (`demo`) with its admin, a site and a simulated camera,
-//! all created on the first run. Logins come from the environment
+//! all created on the first run; and the demo relay, running in this same
+//! process, recording that camera into the object store. Logins come from the environment
 //! (`ARGUS_BOOTSTRAP_ADMIN_*`, `ARGUS_DEMO_ADMIN_*`) or are generated and
 //! printed once.
 
 use anyhow::Context;
 use argus_api::auth::keys::KeySet;
-use argus_api::{bootstrap, AppState, Config};
+use argus_api::bootstrap::{self, demo_relay};
+use argus_api::{AppState, Config};
+use argus_relay::config::RelayOptions;
 use argus_core::Secret;
 use clap::Args;
 use std::net::TcpListener;
@@ -38,6 +42,7 @@ pub async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     let db = argus_api::db::connect(&url).await?;
     argus_api::db::migrate(&db).await?;
     let keys = KeySet::load_or_create(&cfg.key_dir())?;
+    let _objects = argus_api::storage::embedded::for_dev(&mut cfg).await?;
     let listener =
         TcpListener::bind(&cfg.listen).with_context(|| format!("binding {}", cfg.listen))?;
 
@@ -76,9 +81,26 @@ pub async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     );
     println!("  {:<19}{}\n", "data:", cfg.data_dir.display());
 
-    let state = actix_web::web::Data::new(AppState::new(db, cfg, keys));
-    argus_api::app::serve(state, listener, 2)?.await?;
-    Ok(())
+    let relay_dir = cfg.data_dir.join("relay");
+    let enrolled = relay_dir.join("identity.json").exists();
+    let (_, claim_code) = demo_relay::ensure(&db, "demo", enrolled).await?;
+
+    let state = AppState::new(db, cfg, keys).with_recording().await?;
+    let server = argus_api::app::serve(actix_web::web::Data::new(state), listener, 2)?;
+    let relay = tokio::spawn(run_relay(url, relay_dir, claim_code));
+    let served = server.await;
+    relay.abort();
+    Ok(served?)
+}
+
+/// The demo relay, in this process, talking to the api over loopback like
+/// any other relay.
+async fn run_relay(cloud: String, state_dir: PathBuf, claim_code: Option<String>) {
+    let mut opts = RelayOptions::new(cloud, state_dir);
+    opts.claim_code = claim_code.map(Secret::new);
+    if let Err(e) = argus_relay::run(opts).await {
+        tracing::error!(error = %format!("{e:#}"), "the demo relay stopped");
+    }
 }
 
 /// (email, password, whether the password was generated).

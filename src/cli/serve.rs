@@ -47,7 +47,8 @@ pub async fn run(mut cfg: Config, args: ApiArgs) -> anyhow::Result<()> {
             .map(|n| n.get())
             .unwrap_or(2)
     });
-    let state = actix_web::web::Data::new(AppState::new(db, cfg, keys));
+    let state = AppState::new(db, cfg, keys).with_recording().await?;
+    let state = actix_web::web::Data::new(state);
     argus_api::app::serve(state, listener, workers)?.await?;
     Ok(())
 }

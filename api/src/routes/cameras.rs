@@ -11,6 +11,7 @@ use crate::rbac::Sites;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use argus_core::Permission::{CamerasRead, CamerasWrite};
+use argus_core::{sealed, Secret};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set,
@@ -31,6 +32,13 @@ pub struct NewCamera {
     pub relay_id: Option<Uuid>,
     /// Default 30.
     pub retention_days: Option<i32>,
+    /// Camera login, sealed to the relay's key (needs an enrolled relay);
+    /// give both or neither. Never returned: responses say `has_credentials`.
+    pub username: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub password: Option<Secret<String>>,
+    /// Target segment length in seconds, 1 to 60; default 4.
+    pub segment_secs: Option<i32>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -43,6 +51,13 @@ pub struct CameraPatch {
     #[schema(value_type = Option<Uuid>)]
     pub relay_id: Option<Option<Uuid>>,
     pub retention_days: Option<i32>,
+    /// New camera login (both or neither), sealed to the camera's relay.
+    /// Moving a camera with credentials to another relay needs them again.
+    pub username: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub password: Option<Secret<String>>,
+    /// Target segment length in seconds, 1 to 60.
+    pub segment_secs: Option<i32>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
@@ -93,6 +108,8 @@ pub async fn create(
     let name = input::name("name", &body.name)?;
     let source_url = input::camera_source(&body.source_url)?;
     let retention_days = input::retention_days(body.retention_days.unwrap_or(30))?;
+    let segment_secs = segment_secs(body.segment_secs.unwrap_or(4))?;
+    let credentials = seal_credentials(&cx, body.relay_id, &body.username, &body.password).await?;
 
     let now = Utc::now();
     let cam = camera::ActiveModel {
@@ -106,6 +123,9 @@ pub async fn create(
         status: Set("pending".into()),
         created_at: Set(now),
         updated_at: Set(now),
+        credentials_sealed: Set(credentials),
+        segment_secs: Set(segment_secs),
+        ..Default::default()
     }
     .insert(&cx.tx)
     .await?;
@@ -117,7 +137,52 @@ pub async fn create(
     )
     .await?;
     cx.commit().await?;
+    if let Some(relay) = cam.relay_id {
+        state.hub.config_changed(relay);
+    }
     Ok(HttpResponse::Created().json(cam))
+}
+
+/// 400 unless `secs` is a sane segment length.
+fn segment_secs(secs: i32) -> ApiResult<i32> {
+    if !(1..=60).contains(&secs) {
+        return Err(ApiError::invalid("segment_secs must be 1 to 60"));
+    }
+    Ok(secs)
+}
+
+/// Seals `user:password` to the X25519 key of `relay`; `None` if neither
+/// is given. 400 if only one is, or the camera has no enrolled relay.
+async fn seal_credentials(
+    cx: &TenantCx,
+    relay: Option<Uuid>,
+    username: &Option<String>,
+    password: &Option<Secret<String>>,
+) -> ApiResult<Option<String>> {
+    let (user, pass) = match (username, password) {
+        (None, None) => return Ok(None),
+        (Some(u), Some(p)) => (u, p.expose()),
+        _ => return Err(ApiError::invalid("give username and password together")),
+    };
+    let printable = |s: &str| s.chars().all(|c| !c.is_control());
+    if user.is_empty() || user.len() > 128 || user.contains(':') || !printable(user) {
+        return Err(ApiError::invalid(
+            "username must be 1 to 128 characters, without ':'",
+        ));
+    }
+    if pass.len() > 256 || !printable(pass) {
+        return Err(ApiError::invalid(
+            "password must be at most 256 printable characters",
+        ));
+    }
+
+    let no_relay = || ApiError::invalid("camera credentials need an enrolled relay (relay_id)");
+    let relay = relays::visible(cx, relay.ok_or_else(no_relay)?).await?;
+    let key = relay.sealing_key.ok_or_else(no_relay)?;
+    let plain = Secret::new(format!("{user}:{pass}"));
+    let sealed = sealed::seal(&key, plain.expose().as_bytes())
+        .ok_or_else(|| ApiError::internal("relay sealing key unusable"))?;
+    Ok(Some(sealed))
 }
 
 async fn check_relay(cx: &TenantCx, relay: Option<Uuid>, site: Uuid) -> ApiResult<()> {
@@ -162,6 +227,14 @@ pub async fn update(
     if let Some(relay) = body.relay_id {
         check_relay(&cx, relay, cam.site_id).await?;
     }
+    let relay_after = body.relay_id.unwrap_or(cam.relay_id);
+    let credentials = seal_credentials(&cx, relay_after, &body.username, &body.password).await?;
+    if relay_after != cam.relay_id && cam.credentials_sealed.is_some() && credentials.is_none() {
+        return Err(ApiError::invalid(
+            "the camera's credentials are sealed to its current relay: \
+             send username and password again to move it",
+        ));
+    }
 
     let before = cam.clone();
     let mut active: camera::ActiveModel = cam.into();
@@ -177,6 +250,12 @@ pub async fn update(
     if let Some(v) = body.retention_days {
         active.retention_days = Set(input::retention_days(v)?);
     }
+    if let Some(v) = body.segment_secs {
+        active.segment_secs = Set(segment_secs(v)?);
+    }
+    if credentials.is_some() {
+        active.credentials_sealed = Set(credentials);
+    }
     active.updated_at = Set(Utc::now());
     let cam = active.update(&cx.tx).await?;
 
@@ -184,6 +263,9 @@ pub async fn update(
     cx.audit("camera.update", Some(("camera", cam.id)), details)
         .await?;
     cx.commit().await?;
+    for relay in [before.relay_id, cam.relay_id].into_iter().flatten() {
+        state.hub.config_changed(relay);
+    }
     Ok(HttpResponse::Ok().json(cam))
 }
 
@@ -203,6 +285,12 @@ fn changed_fields(a: &camera::Model, b: &camera::Model) -> Vec<&'static str> {
     if a.retention_days != b.retention_days {
         out.push("retention_days");
     }
+    if a.segment_secs != b.segment_secs {
+        out.push("segment_secs");
+    }
+    if a.credentials_sealed != b.credentials_sealed {
+        out.push("credentials");
+    }
     out
 }
 
@@ -218,7 +306,7 @@ pub async fn delete(
     let cam = visible(&cx, *id).await?;
     super::require_on_site(&cx, CamerasWrite, cam.site_id)?;
 
-    let (cam_id, name) = (cam.id, cam.name.clone());
+    let (cam_id, name, relay) = (cam.id, cam.name.clone(), cam.relay_id);
     cam.delete(&cx.tx).await?;
 
     cx.audit(
@@ -228,5 +316,8 @@ pub async fn delete(
     )
     .await?;
     cx.commit().await?;
+    if let Some(relay) = relay {
+        state.hub.config_changed(relay);
+    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,6 +12,7 @@ pub mod guard;
 pub mod input;
 pub mod relays;
 pub mod roles;
+pub mod segments;
 pub mod sites;
 pub mod tenants;
 pub mod users;
@@ -76,6 +77,8 @@ route_table! {
     get "/api/v1/cameras/{id}" => cameras::get;
     patch "/api/v1/cameras/{id}" => cameras::update;
     delete "/api/v1/cameras/{id}" => cameras::delete;
+    get "/api/v1/cameras/{id}/segments" => segments::list;
+    get "/api/v1/cameras/{id}/segments/{segment_id}/mp4" => segments::mp4;
 
     get "/api/v1/relays" => relays::list;
     post "/api/v1/relays" => relays::create;

@@ -93,6 +93,7 @@ pub async fn create(
         public_key: Set(None),
         last_seen_at: Set(None),
         created_at: Set(Utc::now()),
+        ..Default::default()
     }
     .insert(&cx.tx)
     .await?;

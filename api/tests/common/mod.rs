@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod control;
+pub mod recording;
 pub mod world;
 
 use argus_api::auth::keys::KeySet;
@@ -74,7 +76,11 @@ impl TestApp {
         tweak(&mut cfg);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = actix_web::web::Data::new(AppState::new(db.clone(), cfg, keys));
+        let state = AppState::new(db.clone(), cfg, keys)
+            .with_recording()
+            .await
+            .expect("recording (object storage, master key) set up");
+        let state = actix_web::web::Data::new(state);
         let server = argus_api::app::serve(state, listener, 1).unwrap();
         let handle = server.handle();
         tokio::spawn(server);

@@ -1,0 +1,23 @@
+//! A camera's data key, stored wrapped by its tenant's key. At most one is
+//! current (`retired_at` null) per camera; retired ones still decrypt.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "data_keys")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub camera_id: Uuid,
+    pub tenant_key_id: Uuid,
+    /// base64url of `envelope::wrap_key(tenant key, key, context)`.
+    pub wrapped: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,180 @@
+//! One recorder task per configured camera: started when the camera is
+//! added, restarted when its config changes, stopped when it is removed;
+//! its health forwarded to the cloud whenever it changes.
+//!
+//! Invariant: a camera records only once its data key is known (fresh
+//! from the cloud, or cached in the state dir during a WAN outage), so
+//! every segment it produces can be sealed.
+
+use crate::cloud::Cloud;
+use crate::ingest::Keys;
+use crate::recorder;
+use crate::segment::RecorderEvent;
+use crate::state::{Cache, DataKey};
+use argus_core::wire::control::{CameraHealth, CameraState, RelayMessage};
+use argus_core::wire::{CameraConfig, RelayConfig};
+use argus_core::Secret;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+use uuid::Uuid;
+
+/// A spawned task that is aborted when this handle is dropped, so that
+/// aborting `run` stops everything it started.
+pub struct Task(JoinHandle<()>);
+
+impl Task {
+    /// Spawns `future` on the current runtime.
+    pub fn spawn(future: impl Future<Output = ()> + Send + 'static) -> Self {
+        Self(tokio::spawn(future))
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The latest health of every camera, for the control channel's hello.
+pub type HealthMap = Arc<Mutex<HashMap<Uuid, CameraHealth>>>;
+
+/// What every camera task shares.
+#[derive(Clone)]
+pub struct Context {
+    pub cloud: Cloud,
+    pub cache: Cache,
+    pub keys: Keys,
+    pub events: mpsc::Sender<RecorderEvent>,
+    pub to_cloud: mpsc::Sender<RelayMessage>,
+    pub health: HealthMap,
+    pub retry_max: Duration,
+}
+
+/// The running cameras.
+pub struct Cameras {
+    ctx: Context,
+    running: HashMap<Uuid, (CameraConfig, Task)>,
+}
+
+impl Cameras {
+    /// No camera running yet.
+    pub fn new(ctx: Context) -> Self {
+        Self {
+            ctx,
+            running: HashMap::new(),
+        }
+    }
+
+    /// Makes the running set match `config`.
+    pub fn apply(&mut self, config: &RelayConfig) {
+        let wanted: HashMap<Uuid, &CameraConfig> =
+            config.cameras.iter().map(|c| (c.id, c)).collect();
+        self.running.retain(|id, (running, _)| {
+            let keep = wanted.get(id).is_some_and(|c| *c == running);
+            if !keep {
+                tracing::info!(camera.id = %id, "camera stopped");
+            }
+            keep
+        });
+        let mut health = self.ctx.health.lock().expect("health lock");
+        health.retain(|id, _| wanted.contains_key(id));
+        drop(health);
+
+        for camera in &config.cameras {
+            if self.running.contains_key(&camera.id) {
+                continue;
+            }
+            tracing::info!(camera.id = %camera.id, camera.name = %camera.name, "camera started");
+            let span = tracing::info_span!("camera", camera.id = %camera.id);
+            let task = Task::spawn(camera_task(self.ctx.clone(), camera.clone()).instrument(span));
+            self.running.insert(camera.id, (camera.clone(), task));
+        }
+    }
+}
+
+async fn camera_task(ctx: Context, camera: CameraConfig) {
+    let initial = connecting(camera.id);
+    ctx.health
+        .lock()
+        .expect("health lock")
+        .insert(camera.id, initial.clone());
+    ensure_key(&ctx, camera.id).await;
+
+    let credentials = camera
+        .credentials
+        .as_deref()
+        .and_then(|sealed| open_credentials(&ctx, sealed));
+    let (health_tx, health_rx) = watch::channel(initial);
+    let record = recorder::run(camera, credentials, ctx.events.clone(), health_tx);
+    tokio::join!(record, forward_health(ctx, health_rx));
+}
+
+fn connecting(camera_id: Uuid) -> CameraHealth {
+    CameraHealth {
+        camera_id,
+        state: CameraState::Connecting,
+        bitrate_bps: 0,
+        last_frame_at: None,
+        codec: None,
+        width: None,
+        height: None,
+        error: None,
+    }
+}
+
+/// Waits until the camera's data key is known: the cached one, else one
+/// fetched from the cloud (retried with capped backoff) and cached.
+async fn ensure_key(ctx: &Context, camera: Uuid) {
+    if ctx.keys.read().expect("keys lock").contains_key(&camera) {
+        return;
+    }
+
+    let mut wait = Duration::from_millis(500);
+    let key = loop {
+        match ctx
+            .cloud
+            .data_key(camera)
+            .await
+            .map(|r| DataKey::decode(r.key_id, &r.key))
+        {
+            Ok(Some(key)) => break key,
+            Ok(None) => tracing::warn!("the cloud sent a malformed data key"),
+            Err(e) => tracing::warn!(error = %e, "no data key yet; camera waits to record"),
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(ctx.retry_max);
+    };
+
+    let mut keys = ctx.keys.write().expect("keys lock");
+    keys.insert(camera, key);
+    if let Err(e) = ctx.cache.save_keys(&keys) {
+        tracing::warn!(error = %e, "could not cache the data key");
+    }
+}
+
+fn open_credentials(ctx: &Context, sealed: &str) -> Option<Secret<String>> {
+    let opened = ctx.cloud.identity().sealing.open(sealed);
+    let text = opened.and_then(|bytes| String::from_utf8(bytes).ok());
+    if text.is_none() {
+        tracing::warn!("camera credentials are not sealed to this relay; recording without them");
+    }
+    text.map(Secret::new)
+}
+
+async fn forward_health(ctx: Context, mut health: watch::Receiver<CameraHealth>) {
+    while health.changed().await.is_ok() {
+        let now = health.borrow_and_update().clone();
+        ctx.health
+            .lock()
+            .expect("health lock")
+            .insert(now.camera_id, now.clone());
+        if ctx.to_cloud.try_send(RelayMessage::Camera(now)).is_err() {
+            tracing::debug!("control channel busy; camera health sent with the next hello");
+        }
+    }
+}
