@@ -114,5 +114,8 @@ pub async fn get_object(s3: &str, bucket: &str, key: &str) -> Vec<u8> {
         ..Default::default()
     };
     let storage = argus_api::storage::Storage::new(&cfg).unwrap();
-    storage.get(key).await.unwrap_or_else(|e| panic!("GET {key}: {e}"))
+    storage
+        .get(key)
+        .await
+        .unwrap_or_else(|e| panic!("GET {key}: {e}"))
 }

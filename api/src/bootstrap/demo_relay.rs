@@ -99,7 +99,11 @@ async fn reset_claim(tx: &DatabaseTransaction, relay: relay::Model) -> anyhow::R
     Ok(code)
 }
 
-async fn record(tx: &DatabaseTransaction, relay: &relay::Model, action: &str) -> anyhow::Result<()> {
+async fn record(
+    tx: &DatabaseTransaction,
+    relay: &relay::Model,
+    action: &str,
+) -> anyhow::Result<()> {
     let ev = Event {
         actor: &Actor::system(),
         action,

@@ -151,6 +151,7 @@ async fn update_camera(
             camera::Column::HealthState,
             Expr::value(state_name(h.state)),
         )
+        .col_expr(camera::Column::Status, Expr::value(state_name(h.state)))
         .col_expr(camera::Column::HealthAt, Expr::value(Utc::now()))
         .col_expr(camera::Column::BitrateBps, Expr::value(bitrate))
         .col_expr(

@@ -15,6 +15,8 @@ pub struct Model {
     pub name: String,
     pub source_url: String,
     pub retention_days: i32,
+    /// `pending` until its relay first reports it, then the same as
+    /// `health_state`.
     pub status: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,

@@ -153,6 +153,11 @@ pub async fn update(
     )
     .await?;
     cx.commit().await?;
+    if relay.status == "revoked" {
+        // Its open control channel ends now (the hub re-checks the relay
+        // and closes it as revoked), not at its next heartbeat.
+        state.hub.config_changed(relay.id);
+    }
     Ok(HttpResponse::Ok().json(relay))
 }
 
@@ -214,5 +219,6 @@ pub async fn delete(
     )
     .await?;
     cx.commit().await?;
+    state.hub.disconnect(relay_id);
     Ok(HttpResponse::NoContent().finish())
 }

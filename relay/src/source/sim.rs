@@ -1,4 +1,8 @@
-//! The built-in simulated camera: `sim://name?fps=25&size=640x360&gop=50`.
+//! The built-in simulated camera: `sim://name?fps=25&size=640x360&gop=50`
+//! (optionally `&bitrate=KBPS` for a rate-controlled stream instead of the
+//! default fixed quality). The environment variable [`DEFAULTS_ENV`] holds
+//! query keys applied under every sim URL's own (for benchmarks: the api
+//! accepts only a bare `sim://name`).
 //!
 //! It yields real H.264 (Constrained Baseline, from the bundled OpenH264)
 //! showing moving content: a box sweeping across a moving gradient and a
@@ -24,6 +28,19 @@ use tokio::time::Instant;
 use super::{annexb_nals, Frame, SourceError, VideoParams, TIMESCALE};
 use crate::segment::{Codec, StreamInfo};
 
+/// Query keys (`size=1280x720&bitrate=2000`) applied before each sim URL's
+/// own keys, which win.
+pub const DEFAULTS_ENV: &str = "ARGUS_SIM_DEFAULTS";
+
+/// `url` with the [`DEFAULTS_ENV`] keys put in front of its own.
+fn with_env_defaults(url: &str) -> String {
+    let Ok(defaults) = std::env::var(DEFAULTS_ENV) else {
+        return url.to_string();
+    };
+    let (base, own) = url.split_once('?').unwrap_or((url, ""));
+    format!("{base}?{defaults}&{own}")
+}
+
 /// What the simulated camera produces; parsed from the URL's query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SimSpec {
@@ -32,6 +49,9 @@ pub struct SimSpec {
     pub height: u32,
     /// Frames from one keyframe to the next.
     pub gop: u32,
+    /// Target bitrate in kbit/s (`bitrate=`); `None` encodes at a fixed
+    /// quality (QP 24..32) whatever the size.
+    pub bitrate_kbps: Option<u32>,
 }
 
 impl Default for SimSpec {
@@ -41,6 +61,7 @@ impl Default for SimSpec {
             width: 640,
             height: 360,
             gop: 50,
+            bitrate_kbps: None,
         }
     }
 }
@@ -62,6 +83,7 @@ impl SimSpec {
             match k {
                 "fps" => spec.fps = num(v)?,
                 "gop" => spec.gop = num(v)?,
+                "bitrate" => spec.bitrate_kbps = Some(num(v)?),
                 "size" => {
                     let (w, h) = v
                         .split_once('x')
@@ -87,6 +109,12 @@ impl SimSpec {
         if self.width % 16 != 0 || self.height % 2 != 0 || !(1..=600).contains(&self.gop) {
             return Err("width must be a multiple of 16, height even, gop 1..=600");
         }
+        if self
+            .bitrate_kbps
+            .is_some_and(|k| !(16..=50_000).contains(&k))
+        {
+            return Err("bitrate must be 16..=50000 kbit/s");
+        }
         Ok(())
     }
 
@@ -103,6 +131,9 @@ struct Clip {
     params: VideoParams,
     /// (is keyframe, AVCC data) per frame.
     frames: Vec<(bool, Vec<u8>)>,
+    /// The parameter sets (SPS, PPS), without start codes.
+    sps: Vec<u8>,
+    pps: Vec<u8>,
 }
 
 type ClipCell = Arc<OnceCell<Arc<Clip>>>;
@@ -139,7 +170,7 @@ fn ts_jump(url: &str) -> Result<i64, SourceError> {
 impl SimSource {
     /// Starts replaying; encodes the clip first if no camera did yet.
     pub async fn open(url: &str) -> Result<Self, SourceError> {
-        let spec = SimSpec::parse(url)?;
+        let spec = SimSpec::parse(&with_env_defaults(url))?;
         let ts_jump = ts_jump(url)?;
         let clip = clip_cell(spec)
             .get_or_try_init(|| async move {
@@ -162,6 +193,35 @@ impl SimSource {
     /// The clip's parameters (they never change).
     pub fn params(&self) -> &VideoParams {
         &self.clip.params
+    }
+
+    /// What this camera plays (fps, size, gop, bitrate).
+    pub fn spec(&self) -> SimSpec {
+        self.spec
+    }
+
+    /// Frames in one loop of the clip.
+    pub fn clip_frames(&self) -> usize {
+        self.clip.frames.len()
+    }
+
+    /// One loop of the clip as an H.264 Annex B elementary stream (SPS and
+    /// PPS before every keyframe), the very bytes this camera replays: for
+    /// feeding another tool the same input (see `examples/sim_clip.rs`).
+    pub fn clip_annexb(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut put = |nal: &[u8]| {
+            out.extend_from_slice(&[0, 0, 0, 1]);
+            out.extend_from_slice(nal);
+        };
+        for (is_key, data) in &self.clip.frames {
+            if *is_key {
+                put(&self.clip.sps);
+                put(&self.clip.pps);
+            }
+            super::avcc_nals(data).for_each(&mut put);
+        }
+        out
     }
 
     /// Waits for the next frame's time and returns it.
@@ -188,12 +248,20 @@ impl SimSource {
 /// Encodes one loop of `spec` (blocking; a few hundred ms at 360p).
 fn encode_clip(spec: SimSpec) -> Result<Clip, SourceError> {
     let enc_err = |e: openh264::Error| SourceError::Encoder(e.to_string());
+    let (mode, qp, bps) = match spec.bitrate_kbps {
+        Some(kbps) => (RateControlMode::Bitrate, QpRange::new(4, 48), kbps * 1000),
+        None => (
+            RateControlMode::Off,
+            QpRange::new(24, 32),
+            spec.width * spec.height * spec.fps / 10,
+        ),
+    };
     let config = EncoderConfig::new()
         .profile(Profile::Baseline)
         .max_frame_rate(FrameRate::from_hz(spec.fps as f32))
-        .rate_control_mode(RateControlMode::Off)
-        .qp(QpRange::new(24, 32))
-        .bitrate(BitRate::from_bps(spec.width * spec.height * spec.fps / 10))
+        .rate_control_mode(mode)
+        .qp(qp)
+        .bitrate(BitRate::from_bps(bps))
         .intra_frame_period(IntraFramePeriod::from_num_frames(spec.gop))
         .skip_frames(false)
         .scene_change_detect(false);
@@ -229,6 +297,8 @@ fn encode_clip(spec: SimSpec) -> Result<Clip, SourceError> {
     Ok(Clip {
         params: params(spec, &sps, &pps)?,
         frames,
+        sps,
+        pps,
     })
 }
 
@@ -324,6 +394,9 @@ mod tests {
         );
         assert!(SimSpec::parse("sim://a?size=320").is_err());
         assert!(SimSpec::parse("sim://a?colour=red").is_err());
+        let b = SimSpec::parse("sim://a?bitrate=2000").unwrap();
+        assert_eq!(b.bitrate_kbps, Some(2000));
+        assert!(SimSpec::parse("sim://a?bitrate=0").is_err());
     }
 
     #[test]
@@ -359,5 +432,21 @@ mod tests {
         }
         assert!(pts.windows(2).all(|w| w[1] - w[0] == 1800));
         assert_eq!(src.params().info.codec, Codec::H264);
+
+        let es = src.clip_annexb();
+        let nals = annexb_nals(&es);
+        let keys = src.clip.frames.iter().filter(|f| f.0).count();
+        assert_eq!(nals[0].first().map(|b| b & 0x1f), Some(7), "SPS first");
+        let per_frame: usize = src
+            .clip
+            .frames
+            .iter()
+            .map(|f| super::super::avcc_nals(&f.1).count())
+            .sum();
+        assert_eq!(
+            nals.len(),
+            per_frame + 2 * keys,
+            "every NAL, SPS+PPS per keyframe"
+        );
     }
 }
