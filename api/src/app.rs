@@ -83,6 +83,9 @@ pub fn serve(
             .configure(config.clone())
     })
     .workers(workers)
+    // A stop (SIGTERM) waits this long for requests in flight, well within
+    // a container runtime's grace period.
+    .shutdown_timeout(5)
     .listen(listener)?
     .run();
     Ok(server)

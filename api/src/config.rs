@@ -159,6 +159,13 @@ impl Default for AuthConfig {
     }
 }
 
+/// `ARGUS_RELAY_*` configures `argus-relay` (also in `argus dev`'s
+/// environment), not the api: not an unknown key here.
+fn is_relay_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("relay_") || key.starts_with("argus_relay_")
+}
+
 impl Config {
     /// Reads defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
@@ -167,7 +174,11 @@ impl Config {
             fig = fig.merge(Toml::file_exact(path));
         }
         let mut cfg: Config = fig
-            .merge(Env::prefixed("ARGUS_").split("__"))
+            .merge(
+                Env::prefixed("ARGUS_")
+                    .split("__")
+                    .filter(|k| !is_relay_key(k.as_str())),
+            )
             .extract()
             .map_err(Box::new)?;
         if cfg.database_url.is_none() {

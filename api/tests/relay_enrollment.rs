@@ -244,3 +244,42 @@ async fn camera_credentials_reach_only_their_relay_sealed() {
     assert_eq!(other.sealing.open(sealed).unwrap(), b"admin:hunter3");
     assert!(relay.sealing.open(sealed).is_none());
 }
+
+#[tokio::test]
+async fn a_new_claim_code_replaces_the_enrolled_relay() {
+    let app = TestApp::start().await;
+    let t = world::tenant(&app, "acme").await;
+    let old = recording::enrolled_relay(&app, &t, t.sites[0]).await;
+    let cam = recording::camera(&app, &t, t.sites[0], old.id).await;
+    let creds = json!({ "username": "op", "password": "hunter2" });
+    let path = format!("/api/v1/cameras/{cam}");
+    app.ok("patch", &path, &t.admin_token, Some(creds), 200)
+        .await;
+
+    let reissue = format!("/api/v1/relays/{}/claim-code", old.id);
+    let r = app.ok("post", &reissue, &t.admin_token, None, 200).await;
+    assert_eq!(r["relay"]["status"], "pending");
+    let code = r["claim_code"].as_str().unwrap().to_string();
+
+    let token = old.signing.sign(old.id, now(), 60);
+    let (status, _) = app
+        .call("get", "/relay/v1/config", Some(&token), None)
+        .await;
+    assert_eq!(status.as_u16(), 401, "the replaced relay's keys still work");
+    let camera = app.ok("get", &path, &t.admin_token, None, 200).await;
+    assert_eq!(camera["has_credentials"], false, "{camera}");
+
+    let (status, res, signing, _) = try_enroll(&app, &code).await;
+    assert_eq!(status, 201, "the replacement cannot enroll: {res}");
+    assert_eq!(res["relay_id"], old.id.to_string());
+    let token = signing.sign(old.id, now(), 60);
+    let (status, config) = app
+        .call("get", "/relay/v1/config", Some(&token), None)
+        .await;
+    assert_eq!(status.as_u16(), 200, "{config}");
+    assert_eq!(config["cameras"][0]["id"], cam.to_string());
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

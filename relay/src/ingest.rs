@@ -5,6 +5,7 @@
 //! Invariant: nothing plaintext reaches the disk; the SHA-256 and length
 //! committed are those of the ciphertext that is uploaded.
 
+use crate::continuity::{self, Continuity};
 use crate::segment::RecorderEvent;
 use crate::spool::{Item, Spool};
 use crate::state::DataKey;
@@ -79,30 +80,78 @@ pub fn seal_event(
     Some((item, Some(sealed)))
 }
 
-/// Consumes every camera's events until all senders are gone.
+/// Consumes every camera's events until all senders are gone. The first
+/// recording of each camera after a restart is preceded by a
+/// `relay_restart` gap back to where it was recorded until.
 pub async fn run(
     tenant: Uuid,
     keys: Keys,
     spool: Arc<Spool>,
     wake: Arc<Notify>,
+    mut continuity: Continuity,
     mut events: mpsc::Receiver<RecorderEvent>,
 ) {
     while let Some(event) = events.recv().await {
         let camera = camera_of(&event);
+        if let Some(gap) = restart_gap(&mut continuity, &event) {
+            push(&spool, &wake, camera, gap, None).await;
+        }
+
         let key = keys.read().expect("keys lock").get(&camera).cloned();
+        let end = match &event {
+            RecorderEvent::Media(m) => Some(m.end),
+            _ => None,
+        };
         let Some((item, sealed)) = seal_event(tenant, key.as_ref(), event) else {
             tracing::warn!(camera.id = %camera, "no data key for the camera; segment discarded");
             continue;
         };
+        let pushed = push(&spool, &wake, camera, item, sealed).await;
+        if let (true, Some(end)) = (pushed, end) {
+            continuity.recorded_until(camera, end);
+        }
+    }
+}
 
-        let spool = spool.clone();
-        let pushed = tokio::task::spawn_blocking(move || spool.push(item, sealed.as_deref())).await;
-        match pushed {
-            Ok(Ok(_)) => wake.notify_one(),
-            Ok(Err(e)) => {
-                tracing::error!(camera.id = %camera, error = %e, "spool write failed; segment lost")
-            }
-            Err(e) => tracing::error!(error = %e, "spool task failed"),
+/// The `relay_restart` gap to spool before `event`, if it is its camera's
+/// first recording since this process started.
+fn restart_gap(continuity: &mut Continuity, event: &RecorderEvent) -> Option<Item> {
+    let (camera, start) = match event {
+        RecorderEvent::Media(m) => (m.camera_id, m.start),
+        RecorderEvent::Gap(g) => (g.camera_id, g.start),
+        RecorderEvent::Init(_) => return None,
+    };
+    let (from, to) = continuity.restart_gap(camera, start)?;
+    Some(Item::Gap(GapReport {
+        camera_id: camera,
+        start: from,
+        end: to,
+        reason: continuity::REASON.into(),
+    }))
+}
+
+/// Writes one entry to the spool and wakes the uplink; false if it failed.
+async fn push(
+    spool: &Arc<Spool>,
+    wake: &Notify,
+    camera: Uuid,
+    item: Item,
+    sealed: Option<Vec<u8>>,
+) -> bool {
+    let spool = spool.clone();
+    let pushed = tokio::task::spawn_blocking(move || spool.push(item, sealed.as_deref())).await;
+    match pushed {
+        Ok(Ok(_)) => {
+            wake.notify_one();
+            true
+        }
+        Ok(Err(e)) => {
+            tracing::error!(camera.id = %camera, error = %e, "spool write failed; segment lost");
+            false
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "spool task failed");
+            false
         }
     }
 }

@@ -15,6 +15,7 @@
 pub mod cameras;
 pub mod cloud;
 pub mod config;
+pub mod continuity;
 pub mod control;
 pub mod fmp4;
 pub mod identity;
@@ -31,6 +32,7 @@ use argus_core::wire::control::{CloudMessage, RelayMessage, UplinkHealth};
 use argus_core::wire::PROTOCOL_VERSION;
 use cameras::{Cameras, Context, HealthMap, Task};
 use cloud::Cloud;
+use continuity::Continuity;
 use identity::Identity;
 use spool::Spool;
 use state::Cache;
@@ -82,6 +84,7 @@ async fn serve(opts: config::RelayOptions, identity: Arc<Identity>) -> anyhow::R
             keys.clone(),
             spool.clone(),
             wake,
+            Continuity::new(&opts.state_dir),
             events_rx,
         )),
         Task::spawn(control_channel(

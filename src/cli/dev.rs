@@ -82,15 +82,41 @@ pub async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     println!("  {:<19}{}\n", "data:", cfg.data_dir.display());
 
     let relay_dir = cfg.data_dir.join("relay");
-    let enrolled = relay_dir.join("identity.json").exists();
-    let (_, claim_code) = demo_relay::ensure(&db, "demo", enrolled).await?;
+    let claim_code = prepare_relay(&db, &relay_dir).await;
 
     let state = AppState::new(db, cfg, keys).with_recording().await?;
     let server = argus_api::app::serve(actix_web::web::Data::new(state), listener, 2)?;
-    let relay = tokio::spawn(run_relay(url, relay_dir, claim_code));
+    let relay = claim_code.map(|code| tokio::spawn(run_relay(url, relay_dir, code)));
     let served = server.await;
-    relay.abort();
+    if let Some(relay) = relay {
+        relay.abort();
+    }
     Ok(served?)
+}
+
+/// Makes sure the demo relay exists in the database; `None` if it cannot
+/// run (said why), else the claim code it must enroll with, if any. A
+/// relay whose record was reset or deleted enrolls again: its old identity
+/// in `state_dir` is set aside.
+async fn prepare_relay(
+    db: &sea_orm::DatabaseConnection,
+    state_dir: &std::path::Path,
+) -> Option<Option<String>> {
+    let enrolled = state_dir.join("identity.json").exists();
+    match demo_relay::ensure(db, "demo", enrolled).await {
+        Ok((_, Some(code))) if enrolled => {
+            for file in ["identity.json", "relay-keys.json"] {
+                let _ =
+                    std::fs::rename(state_dir.join(file), state_dir.join(format!("{file}.old")));
+            }
+            Some(Some(code))
+        }
+        Ok((_, code)) => Some(code),
+        Err(e) => {
+            eprintln!("warning: not starting the demo relay: {e:#}");
+            None
+        }
+    }
 }
 
 /// The demo relay, in this process, talking to the api over loopback like

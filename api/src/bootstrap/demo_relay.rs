@@ -57,8 +57,10 @@ async fn create(tx: &DatabaseTransaction, tenant: Uuid) -> anyhow::Result<relay:
         .filter(site::Column::TenantId.eq(tenant))
         .order_by_asc(site::Column::CreatedAt)
         .one(tx)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the demo tenant has no site"))?;
+        .await?;
+    let Some(site) = site else {
+        anyhow::bail!("the demo tenant has no site: create one for the demo relay");
+    };
     let relay = relay::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant),

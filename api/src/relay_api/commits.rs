@@ -210,6 +210,12 @@ fn check_gap(g: &GapReport) -> ApiResult<()> {
     if g.end <= g.start {
         return Err(ApiError::invalid("gap: end must be after start"));
     }
+    let latest = Utc::now() + chrono::Duration::minutes(5);
+    if g.end > latest || g.end - g.start > chrono::Duration::days(366) {
+        return Err(ApiError::invalid(
+            "gap: must end by now and span at most 366 days",
+        ));
+    }
     let ok = !g.reason.is_empty()
         && g.reason.len() <= 64
         && g.reason

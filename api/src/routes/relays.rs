@@ -161,7 +161,11 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(relay))
 }
 
-/// Issues a new one-time claim code (the old one stops working).
+/// Issues a new one-time claim code, to enroll a replacement relay (a new
+/// box, or one whose state dir was lost). The relay goes back to `pending`:
+/// its old keys stop working at once, and camera passwords sealed to them
+/// are cleared (`has_credentials` turns false: enter them again once the
+/// replacement has enrolled).
 #[utoipa::path(post, path = "/api/v1/relays/{id}/claim-code", tag = "relays", security(("bearer" = [])),
     responses((status = 200), (status = 404)))]
 pub async fn claim_code(
@@ -179,16 +183,38 @@ pub async fn claim_code(
         ));
     }
 
+    let was_enrolled = relay.public_key.is_some();
     let code = random_token();
     let mut active: relay::ActiveModel = relay.into();
+    active.status = Set("pending".into());
+    active.public_key = Set(None);
+    active.sealing_key = Set(None);
     active.claim_code_hash = Set(Some(hash(&code)));
     active.claim_expires_at = Set(Some(Utc::now() + Duration::hours(CLAIM_TTL_HOURS)));
     let relay = active.update(&cx.tx).await?;
+    let cleared = clear_credentials(&cx, relay.id).await?;
 
-    cx.audit("relay.claim_code", Some(("relay", relay.id)), json!({}))
+    let details = json!({ "replaces_enrolled": was_enrolled, "credentials_cleared": cleared });
+    cx.audit("relay.claim_code", Some(("relay", relay.id)), details)
         .await?;
     cx.commit().await?;
+    state.hub.disconnect(relay.id);
     Ok(HttpResponse::Ok().json(json!({ "relay": relay, "claim_code": code })))
+}
+
+/// Clears the camera passwords sealed to `relay`'s old key; returns how many.
+async fn clear_credentials(cx: &TenantCx, relay: Uuid) -> ApiResult<u64> {
+    let done = camera::Entity::update_many()
+        .col_expr(
+            camera::Column::CredentialsSealed,
+            Option::<String>::None.into(),
+        )
+        .filter(camera::Column::TenantId.eq(cx.tenant))
+        .filter(camera::Column::RelayId.eq(relay))
+        .filter(camera::Column::CredentialsSealed.is_not_null())
+        .exec(&cx.tx)
+        .await?;
+    Ok(done.rows_affected)
 }
 
 /// Removes a relay.
@@ -204,8 +230,16 @@ pub async fn delete(
     super::require_on_site(&cx, RelaysWrite, relay.site_id)?;
 
     let (relay_id, name) = (relay.id, relay.name.clone());
+    // Its cameras are recorded by nobody now: say so, and drop passwords
+    // that were sealed to this relay's key.
     camera::Entity::update_many()
         .col_expr(camera::Column::RelayId, Option::<Uuid>::None.into())
+        .col_expr(camera::Column::Status, "pending".into())
+        .col_expr(camera::Column::HealthState, Option::<String>::None.into())
+        .col_expr(
+            camera::Column::CredentialsSealed,
+            Option::<String>::None.into(),
+        )
         .filter(camera::Column::TenantId.eq(cx.tenant))
         .filter(camera::Column::RelayId.eq(relay_id))
         .exec(&cx.tx)

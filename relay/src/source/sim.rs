@@ -6,8 +6,9 @@
 //!
 //! It yields real H.264 (Constrained Baseline, from the bundled OpenH264)
 //! showing moving content: a box sweeping across a moving gradient and a
-//! row of blocks that count frames in binary. Invariant: each distinct
-//! (fps, size, gop) is encoded ONCE per process, as a loop of whole GOPs
+//! row of blocks that count frames in binary (plus grain when a bitrate is
+//! asked for). Invariant: each distinct (fps, size, gop, bitrate) is
+//! encoded ONCE per process, as a loop of whole GOPs
 //! (an even number of them, at least four seconds), cached and shared; every
 //! camera then replays the loop paced in real time with continuous
 //! timestamps, so hundreds of simulated cameras cost almost nothing.
@@ -337,9 +338,13 @@ fn draw(spec: SimSpec, i: u32) -> Vec<u8> {
     let mut yuv = vec![128u8; w * h * 3 / 2];
     let (luma, chroma) = yuv.split_at_mut(w * h);
 
+    let grain = spec.bitrate_kbps.is_some();
     for (y, row) in luma.chunks_exact_mut(w).enumerate() {
         for (x, px) in row.iter_mut().enumerate() {
             *px = 40 + ((x + y + 2 * i as usize) % 160) as u8;
+            if grain {
+                *px += noise(x, y, i);
+            }
         }
     }
 
@@ -369,6 +374,18 @@ fn draw(spec: SimSpec, i: u32) -> Vec<u8> {
         );
     }
     yuv
+}
+
+/// Pseudo-random grain 0..16 per pixel and frame, so that a `bitrate=`
+/// clip has detail to spend its bits on (the plain picture compresses to a
+/// few hundred kbit/s at any quality).
+fn noise(x: usize, y: usize, i: u32) -> u8 {
+    let mut v = (x as u32).wrapping_mul(0x9E37_79B1)
+        ^ (y as u32).wrapping_mul(0x85EB_CA77)
+        ^ i.wrapping_mul(0xC2B2_AE3D);
+    v ^= v >> 15;
+    v = v.wrapping_mul(0x2C1B_3C6D);
+    (v >> 28) as u8
 }
 
 /// Sets the rectangle (x, y, width, height) of a plane of row length `w`.
