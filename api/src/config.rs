@@ -166,6 +166,21 @@ fn is_relay_key(key: &str) -> bool {
     key.starts_with("relay_") || key.starts_with("argus_relay_")
 }
 
+/// Secret keys, as `ARGUS_` variables name them (nested keys joined by
+/// `__`). They are taken verbatim, always as strings: figment would read
+/// `0123456789` as a number, lose its zero, and quote it in its error.
+const SECRET_VARS: &[&str] = &[
+    "database_url",
+    "bootstrap_admin_password",
+    "demo_admin_password",
+    "keys__master_key",
+    "storage__secret_access_key",
+];
+
+fn is_secret_var(key: &str) -> bool {
+    SECRET_VARS.contains(&key.to_ascii_lowercase().as_str())
+}
+
 impl Config {
     /// Reads defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
@@ -173,14 +188,17 @@ impl Config {
         if let Some(path) = file {
             fig = fig.merge(Toml::file_exact(path));
         }
-        let mut cfg: Config = fig
-            .merge(
-                Env::prefixed("ARGUS_")
-                    .split("__")
-                    .filter(|k| !is_relay_key(k.as_str())),
-            )
-            .extract()
-            .map_err(Box::new)?;
+        fig = fig.merge(
+            Env::prefixed("ARGUS_")
+                .filter(|k| !is_relay_key(k.as_str()) && !is_secret_var(k.as_str()))
+                .split("__"),
+        );
+        for var in SECRET_VARS {
+            if let Ok(value) = std::env::var(format!("ARGUS_{}", var.to_ascii_uppercase())) {
+                fig = fig.merge((var.replace("__", "."), value));
+            }
+        }
+        let mut cfg: Config = fig.extract().map_err(Box::new)?;
         if cfg.database_url.is_none() {
             cfg.database_url = std::env::var("DATABASE_URL").ok().map(Secret::new);
         }
@@ -208,5 +226,18 @@ mod tests {
 
         let bad: Result<Config, _> = Figment::from(Toml::string("listn = \"0.0.0.0:1\"")).extract();
         assert!(bad.unwrap_err().to_string().contains("listn"));
+    }
+
+    #[test]
+    fn secrets_from_the_environment_stay_strings() {
+        std::env::set_var("ARGUS_DEMO_ADMIN_PASSWORD", "0123456789");
+        std::env::set_var("ARGUS_KEYS__MASTER_KEY", "007");
+        let cfg = Config::load(None).expect("digits are a valid password");
+        std::env::remove_var("ARGUS_DEMO_ADMIN_PASSWORD");
+        std::env::remove_var("ARGUS_KEYS__MASTER_KEY");
+
+        let pw = cfg.demo_admin_password.expect("read");
+        assert_eq!(pw.expose(), "0123456789");
+        assert_eq!(cfg.keys.master_key.expect("read").expose(), "007");
     }
 }
