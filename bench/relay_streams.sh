@@ -12,6 +12,7 @@
 #                fps=25, gop=50 are the sim defaults)
 #   BENCH_WARMUP seconds before measuring (default 15)
 #   BENCH_PORT   api port (default 18482)
+#   BENCH_RELAY_ARGS extra argus-relay flags, e.g. "--upload-parallel 32"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,8 +28,9 @@ need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -
 need ffmpeg ffmpeg
 need curl curl
 need python3 python3
-cargo build --release --locked --quiet -p argus -p argus-relay
-cargo build --release --locked --quiet -p argus-relay --example sim_clip
+# One invocation, so the two binaries and the example share one feature set
+# (two would rebuild each other's crates every run).
+cargo build --release --locked --quiet -p argus -p argus-relay --bin argus --bin argus-relay --example sim_clip
 bin=$CARGO_TARGET_DIR/release
 
 work=$(mktemp -d)
@@ -83,7 +85,7 @@ for i in $(seq 1 "$n"); do
 done
 
 ARGUS_SIM_DEFAULTS="$sim" "$bin/argus-relay" --cloud-url "http://127.0.0.1:$port" \
-  --claim-code "$claim" --state-dir "$work/relay" >"$work/relay.log" 2>&1 &
+  --claim-code "$claim" --state-dir "$work/relay" ${BENCH_RELAY_ARGS:-} >"$work/relay.log" 2>&1 &
 relay_pid=$!
 sleep "$warm"
 r_cpu0=$(cpu "$relay_pid") a_cpu0=$(cpu "$api_pid") r_from=$(now) r_t0=$(date +%s.%N)
@@ -109,14 +111,14 @@ for i in $(seq 1 "$n"); do
   ff_pids+=($!)
 done
 sleep "$warm"
-f_cpu0=$(cpu "${ff_pids[@]}") f_t0=$(date +%s.%N) f_mark=$(date +%s)
+f_cpu0=$(cpu "${ff_pids[@]}") f_t0=$(date +%s.%N)
 sleep "$secs"
 f_cpu1=$(cpu "${ff_pids[@]}") f_t1=$(date +%s.%N)
 f_rss=$(rss "${ff_pids[@]}") f_pss=$(pss "${ff_pids[@]}")
 sleep $((seg + 1))
 # Segments finished in the window: files begun at or after its start whose
 # successor exists (so they are complete) and that began before its end.
-f_done=$(python3 - "$work/ff" "$f_mark" "$secs" <<'PY'
+f_done=$(python3 - "$work/ff" "$f_t0" "$secs" <<'PY'
 import os, sys
 root, start, secs = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 done = 0
