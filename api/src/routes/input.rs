@@ -103,12 +103,27 @@ pub fn camera_source(value: &str) -> ApiResult<String> {
             && n.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c))
     };
-    if v.strip_prefix("sim://").is_some_and(sim_name) {
-        return Ok(v.to_string());
+    if let Some(rest) = v.strip_prefix("sim://") {
+        let (name, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if sim_name(name) && sim_query(query) {
+            return Ok(v.to_string());
+        }
     }
     Err(ApiError::invalid(
-        "source_url must be rtsp://host[:port]/path, rtsps://… or sim://name (a-z, 0-9, - and _)",
+        "source_url must be rtsp://host[:port]/path, rtsps://… or sim://name (a-z, 0-9, - and _) \
+         with optional ?fps=&size=WxH&gop=&bitrate=",
     ))
+}
+
+/// The simulated camera's options: `fps`, `size`, `gop`, `bitrate`, each a
+/// number (`size` two, joined by `x`).
+fn sim_query(query: &str) -> bool {
+    const KEYS: &[&str] = &["fps", "size", "gop", "bitrate"];
+    query.len() <= 128
+        && query.split('&').filter(|kv| !kv.is_empty()).all(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            KEYS.contains(&k) && !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == 'x')
+        })
 }
 
 fn rtsp_parts(url: &str, rest: &str) -> ApiResult<()> {
@@ -161,6 +176,9 @@ mod tests {
         assert!(camera_source("rtsp://admin:pw@10.0.0.2/stream").is_err());
         assert!(camera_source("rtsp://10.0.0.2:554/stream1").is_ok());
         assert!(camera_source("sim://demo").is_ok());
+        assert!(camera_source("sim://demo?size=1280x720&bitrate=2000").is_ok());
+        assert!(camera_source("sim://demo?password=x").is_err());
+        assert!(camera_source("sim://demo?fps=").is_err());
         assert!(camera_source("http://x").is_err());
         assert!(camera_source("rtsp://10.0.0.2/s?user=admin&password=x").is_err());
         assert!(camera_source("rtsp://10.0.0.2/s?PWD=x").is_err());
