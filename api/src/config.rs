@@ -43,6 +43,8 @@ pub struct Config {
     pub demo_admin_email: Option<String>,
     #[serde(skip_serializing)]
     pub demo_admin_password: Option<Secret<String>>,
+    /// Live view (the SFU).
+    pub live: crate::live::LiveConfig,
 }
 
 /// Tokens, passwords and login throttling.
@@ -138,6 +140,7 @@ impl Default for Config {
             bootstrap_admin_password: None,
             demo_admin_email: None,
             demo_admin_password: None,
+            live: Default::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod db;
 pub mod entity;
 pub mod error;
 pub mod keys;
+pub mod live;
 pub mod openapi;
 pub mod rbac;
 pub mod relay_api;

@@ -3,6 +3,7 @@
 
 use crate::audit::routes as audit;
 use crate::auth::routes as auth;
+use crate::live::routes as live;
 use crate::routes::*;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr};
@@ -22,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         sites::list, sites::create, sites::get, sites::update, sites::delete,
         cameras::list, cameras::create, cameras::get, cameras::update, cameras::delete,
         segments::list, segments::mp4,
+        live::whep, live::end, live::trickle,
         relays::list, relays::create, relays::get, relays::update, relays::delete, relays::claim_code,
         audit::list, audit::verify, audit::export,
     ),

@@ -20,11 +20,14 @@ pub struct AppState {
     pub master_key: Option<argus_core::envelope::Key>,
     /// Where recordings go; `None` while recording is not configured.
     pub storage: Option<crate::storage::Storage>,
+    /// The SFU: live ingests and viewer sessions on this node.
+    pub live: crate::live::Live,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, cfg: Config, keys: KeySet) -> Self {
         let window = Duration::from_secs(cfg.auth.lockout_window_secs);
+        let cfg_live = cfg.live.clone();
         Self {
             db,
             cfg,
@@ -34,6 +37,7 @@ impl AppState {
             hub: Hub::default(),
             master_key: None,
             storage: None,
+            live: crate::live::Live::new(cfg_live),
         }
     }
 

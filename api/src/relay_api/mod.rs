@@ -29,6 +29,8 @@ pub const RELAY_ROUTES: &[(&str, &str)] = &[
     ("post", "/relay/v1/slots"),
     ("post", "/relay/v1/commits"),
     ("get", "/relay/v1/connect"),
+    ("post", "/relay/v1/cameras/{id}/whip"),
+    ("delete", "/relay/v1/cameras/{id}/whip/{ingest_id}"),
 ];
 
 /// Registers the relay routes.
@@ -44,7 +46,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/cameras/{id}/key", web::get().to(config::key))
             .route("/slots", web::post().to(slots::slot))
             .route("/commits", web::post().to(commits::commit))
-            .route("/connect", web::get().to(crate::control::connect)),
+            .route("/connect", web::get().to(crate::control::connect))
+            .route(
+                "/cameras/{id}/whip",
+                web::post().to(crate::live::routes::whip),
+            )
+            .route(
+                "/cameras/{id}/whip/{ingest_id}",
+                web::delete().to(crate::live::routes::whip_delete),
+            ),
     );
 }
 

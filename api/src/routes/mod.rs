@@ -20,6 +20,7 @@ pub mod users;
 use crate::audit::routes as audit;
 use crate::auth::{routes as auth, TenantCx};
 use crate::error::{ApiError, ApiResult};
+use crate::live::routes as live;
 use actix_web::web;
 use argus_core::Permission;
 use uuid::Uuid;
@@ -79,6 +80,9 @@ route_table! {
     delete "/api/v1/cameras/{id}" => cameras::delete;
     get "/api/v1/cameras/{id}/segments" => segments::list;
     get "/api/v1/cameras/{id}/segments/{segment_id}/mp4" => segments::mp4;
+    post "/api/v1/cameras/{id}/whep" => live::whep;
+    delete "/api/v1/live/sessions/{id}" => live::end;
+    patch "/api/v1/live/sessions/{id}" => live::trickle;
 
     get "/api/v1/relays" => relays::list;
     post "/api/v1/relays" => relays::create;

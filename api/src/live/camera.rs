@@ -1,0 +1,152 @@
+//! One camera's live fan-out: the packets of its ingest, the cached GOP,
+//! and the queues of its viewers.
+//!
+//! Invariants: the GOP cache always starts at a keyframe (or is empty), and
+//! a viewer subscribes under the same lock that publishes, so it gets the
+//! cache and then every later packet, none twice and none missing. A full
+//! viewer queue never blocks the ingest: that viewer drops packets until
+//! the next keyframe, then resumes.
+
+use super::h264;
+use rtc::rtp;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// Packets one viewer may have queued before it is skipped ahead.
+pub const VIEWER_QUEUE: usize = 1024;
+
+/// Most packets the GOP cache holds (a long GOP is cut short).
+const MAX_GOP_PACKETS: usize = 8192;
+
+/// A viewer's queue and whether it waits for a keyframe.
+struct Subscriber {
+    tx: mpsc::Sender<rtp::Packet>,
+    resync: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    gop: Vec<rtp::Packet>,
+    subscribers: HashMap<Uuid, Subscriber>,
+}
+
+/// The fan-out of one camera.
+#[derive(Default)]
+pub struct Fanout {
+    inner: Mutex<Inner>,
+}
+
+impl Fanout {
+    /// Caches `pkt` and queues it for every viewer.
+    pub fn publish(&self, pkt: rtp::Packet) {
+        let key = h264::starts_keyframe(&pkt.payload);
+        let mut inner = self.lock();
+        if key {
+            inner.gop.clear();
+        }
+        if (key || !inner.gop.is_empty()) && inner.gop.len() < MAX_GOP_PACKETS {
+            inner.gop.push(pkt.clone());
+        }
+
+        inner.subscribers.retain(|id, sub| {
+            if sub.resync && !key {
+                return true;
+            }
+            sub.resync = false;
+            match sub.tx.try_send(pkt.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::debug!(viewer = %id, "viewer behind: skipping to the next keyframe");
+                    sub.resync = true;
+                    true
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
+        });
+    }
+
+    /// Subscribes viewer `id`: the cached GOP, then live packets.
+    pub fn subscribe(&self, id: Uuid) -> (Vec<rtp::Packet>, mpsc::Receiver<rtp::Packet>) {
+        let (tx, rx) = mpsc::channel(VIEWER_QUEUE);
+        let mut inner = self.lock();
+        let gop = inner.gop.clone();
+        // Without a cached keyframe the viewer waits for the next one.
+        let resync = gop.is_empty();
+        inner.subscribers.insert(id, Subscriber { tx, resync });
+        (gop, rx)
+    }
+
+    /// Removes viewer `id`.
+    pub fn unsubscribe(&self, id: Uuid) {
+        self.lock().subscribers.remove(&id);
+    }
+
+    /// Forgets the cached GOP (the ingest ended).
+    pub fn clear(&self) {
+        self.lock().gop.clear();
+    }
+
+    /// Packets in the GOP cache.
+    pub fn cached(&self) -> usize {
+        self.lock().gop.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(seq: u16, payload: &'static [u8]) -> rtp::Packet {
+        let mut p = rtp::Packet::default();
+        p.header.sequence_number = seq;
+        p.payload = bytes::Bytes::from_static(payload);
+        p
+    }
+
+    const IDR: &[u8] = &[0x65, 1];
+    const P: &[u8] = &[0x41, 1];
+
+    #[test]
+    fn a_late_viewer_starts_at_the_last_keyframe() {
+        let f = Fanout::default();
+        for (seq, payload) in [(1, P), (2, IDR), (3, P), (4, IDR), (5, P)] {
+            f.publish(pkt(seq, payload));
+        }
+        let (gop, mut rx) = f.subscribe(Uuid::nil());
+        let seqs: Vec<u16> = gop.iter().map(|p| p.header.sequence_number).collect();
+        assert_eq!(seqs, [4, 5]);
+        f.publish(pkt(6, P));
+        assert_eq!(rx.try_recv().unwrap().header.sequence_number, 6);
+    }
+
+    #[test]
+    fn a_full_queue_skips_to_the_next_keyframe() {
+        let f = Fanout::default();
+        f.publish(pkt(0, IDR));
+        let (_, mut rx) = f.subscribe(Uuid::nil());
+        for seq in 1..=(VIEWER_QUEUE as u16 + 5) {
+            f.publish(pkt(seq, P));
+        }
+        let mut drained = 0;
+        while rx.try_recv().is_ok() {
+            drained += 1;
+        }
+        assert_eq!(drained, VIEWER_QUEUE);
+
+        f.publish(pkt(5000, P));
+        assert!(
+            rx.try_recv().is_err(),
+            "a packet before the keyframe got through"
+        );
+        f.publish(pkt(5001, IDR));
+        f.publish(pkt(5002, P));
+        assert_eq!(rx.try_recv().unwrap().header.sequence_number, 5001);
+        assert_eq!(rx.try_recv().unwrap().header.sequence_number, 5002);
+    }
+}

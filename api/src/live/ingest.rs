@@ -1,0 +1,92 @@
+//! The WHIP ingest of one camera: a receive-only peer connection whose
+//! video track's RTP goes, packet by packet, into the camera's fan-out.
+//!
+//! Invariant: a camera has at most one ingest; a new one replaces (and
+//! closes) the old, and an ingest that fails or closes removes itself only
+//! if it is still the current one.
+
+use super::{peer, CameraLive};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use std::sync::Arc;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
+
+/// A running ingest.
+pub struct Ingest {
+    pub id: uuid::Uuid,
+    pc: Arc<dyn PeerConnection>,
+}
+
+impl Ingest {
+    /// Closes the connection.
+    pub async fn close(&self) {
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!(error = %e, "closing an ingest");
+        }
+    }
+}
+
+/// Answers `offer` with a new ingest for `cam`; returns its id and the
+/// answer SDP. The offer must have passed [`super::sdp::check_offer`].
+pub async fn start(
+    cam: Arc<CameraLive>,
+    udp_addrs: Vec<String>,
+    offer: String,
+) -> Result<(uuid::Uuid, String), webrtc::error::Error> {
+    let sink = cam.clone();
+    let on_track: peer::OnTrack = Box::new(move |track| {
+        tokio::spawn(forward(track, sink.clone()));
+    });
+    let (pc, mut events) = peer::build(udp_addrs, Some(on_track)).await?;
+    let init = RTCRtpTransceiverInit {
+        direction: RTCRtpTransceiverDirection::Recvonly,
+        ..Default::default()
+    };
+    pc.add_transceiver_from_kind(RtpCodecKind::Video, Some(init))
+        .await?;
+    let answer = match peer::answer(&pc, &mut events, offer).await {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = pc.close().await;
+            return Err(e);
+        }
+    };
+
+    let id = uuid::Uuid::now_v7();
+    if let Some(old) = cam.set_ingest(Ingest { id, pc: pc.clone() }) {
+        tokio::spawn(async move { old.close().await });
+    }
+    tokio::spawn(watch_end(cam, id, events.state));
+    tracing::info!(ingest.id = %id, "live ingest started");
+    Ok((id, answer))
+}
+
+/// Publishes every RTP packet of `track` to the camera's fan-out.
+async fn forward(track: Arc<dyn TrackRemote>, cam: Arc<CameraLive>) {
+    while let Some(evt) = track.poll().await {
+        if let TrackRemoteEvent::OnRtpPacket(pkt) = evt {
+            cam.fanout.publish(pkt);
+        }
+    }
+    tracing::debug!(camera.id = %cam.id, "ingest track ended");
+}
+
+/// Removes the ingest once its connection failed or closed.
+async fn watch_end(
+    cam: Arc<CameraLive>,
+    id: uuid::Uuid,
+    mut state: tokio::sync::watch::Receiver<RTCPeerConnectionState>,
+) {
+    let ended = |s: &RTCPeerConnectionState| {
+        matches!(
+            s,
+            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
+        )
+    };
+    let _ = state.wait_for(ended).await;
+    if let Some(i) = cam.take_ingest(id) {
+        i.close().await;
+        tracing::info!(ingest.id = %id, "live ingest ended");
+    }
+}

@@ -1,0 +1,207 @@
+//! Live view (issue #4): the SFU. Relays push a camera over WHIP
+//! ([`ingest`]); viewers pull it over WHEP ([`viewer`]); each camera's
+//! packets fan out through one [`camera::Fanout`] that keeps the last GOP.
+//!
+//! [`Live`] owns the registry of cameras being watched and of viewer
+//! sessions. Invariants: at most one ingest per camera; the relay is asked
+//! to start when a camera gets its first viewer and no ingest exists, and
+//! to stop only after its last viewer left and `grace_secs` passed with no
+//! new one (a viewer arriving meanwhile cancels the stop).
+
+pub mod camera;
+pub mod h264;
+pub mod ingest;
+pub mod peer;
+pub mod rewrite;
+pub mod routes;
+pub mod sdp;
+pub mod viewer;
+
+use crate::control::Hub;
+use argus_core::wire::control::CloudMessage;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// `[live]` in the config.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiveConfig {
+    /// How long a relay keeps pushing after the last viewer left. Default 10.
+    pub grace_secs: u64,
+    /// Local UDP addresses the SFU's connections bind (port 0: any). A
+    /// wildcard binds every non-loopback interface. Default `127.0.0.1:0`.
+    pub udp_addrs: Vec<String>,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            grace_secs: 10,
+            udp_addrs: vec!["127.0.0.1:0".into()],
+        }
+    }
+}
+
+/// What the registry knows of one watched camera besides its packets.
+#[derive(Default)]
+struct CamState {
+    viewers: usize,
+    /// Bumped on every join: a stop timer from an older epoch does nothing.
+    epoch: u64,
+    /// StartLive sent and not stopped since.
+    requested: bool,
+    ingest: Option<ingest::Ingest>,
+}
+
+/// One watched camera.
+pub struct CameraLive {
+    pub id: Uuid,
+    pub relay: Uuid,
+    pub fanout: camera::Fanout,
+    state: Mutex<CamState>,
+}
+
+impl CameraLive {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CamState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Viewers now attached.
+    pub fn viewers(&self) -> usize {
+        self.lock().viewers
+    }
+
+    /// Installs `new` as the ingest; returns the one it replaces.
+    pub(crate) fn set_ingest(&self, new: ingest::Ingest) -> Option<ingest::Ingest> {
+        self.lock().ingest.replace(new)
+    }
+
+    /// Removes ingest `id` if it is the current one.
+    pub(crate) fn take_ingest(&self, id: Uuid) -> Option<ingest::Ingest> {
+        let mut st = self.lock();
+        match &st.ingest {
+            Some(i) if i.id == id => {
+                // Whoever watches next asks the relay again.
+                st.requested = false;
+                st.ingest.take()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The SFU of this api node.
+#[derive(Default)]
+pub struct Live {
+    pub cfg: LiveConfig,
+    cameras: Mutex<HashMap<Uuid, Arc<CameraLive>>>,
+    sessions: Mutex<HashMap<Uuid, Arc<viewer::Session>>>,
+}
+
+impl Live {
+    /// An SFU with `cfg`; routes the `log` crate into tracing.
+    pub fn new(cfg: LiveConfig) -> Self {
+        peer::route_log_into_tracing();
+        Self {
+            cfg,
+            ..Default::default()
+        }
+    }
+
+    /// The registry entry of camera `id` (pulled by `relay`), made if new.
+    pub fn camera(&self, id: Uuid, relay: Uuid) -> Arc<CameraLive> {
+        let mut cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());
+        let cam = cams.entry(id).or_insert_with(|| {
+            Arc::new(CameraLive {
+                id,
+                relay,
+                fanout: Default::default(),
+                state: Default::default(),
+            })
+        });
+        cam.clone()
+    }
+
+    /// A viewer joined `cam`: asks the relay to push if nothing is coming.
+    /// Returns whether StartLive was sent.
+    pub fn viewer_joined(&self, hub: &Hub, cam: &CameraLive, whip_url: String) -> bool {
+        let mut st = cam.lock();
+        st.viewers += 1;
+        st.epoch += 1;
+        if st.ingest.is_some() || st.requested {
+            return false;
+        }
+        let msg = CloudMessage::StartLive {
+            camera_id: cam.id,
+            whip_url,
+        };
+        st.requested = hub.send(cam.relay, msg);
+        if !st.requested {
+            tracing::warn!(camera.id = %cam.id, relay.id = %cam.relay, "relay not connected: live view waits for it");
+        }
+        st.requested
+    }
+
+    /// A viewer left `cam`; after the grace period with nobody watching,
+    /// the relay is told to stop and the ingest is closed.
+    pub fn viewer_left(&self, state: actix_web::web::Data<crate::AppState>, cam: Arc<CameraLive>) {
+        let epoch = {
+            let mut st = cam.lock();
+            st.viewers = st.viewers.saturating_sub(1);
+            if st.viewers > 0 {
+                return;
+            }
+            st.epoch
+        };
+        let grace = Duration::from_secs(self.cfg.grace_secs);
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let ingest = {
+                let mut st = cam.lock();
+                if st.viewers > 0 || st.epoch != epoch {
+                    return;
+                }
+                st.requested = false;
+                st.ingest.take()
+            };
+            state
+                .hub
+                .send(cam.relay, CloudMessage::StopLive { camera_id: cam.id });
+            tracing::info!(camera.id = %cam.id, "live view stopped: no viewers");
+            if let Some(i) = ingest {
+                i.close().await;
+            }
+            cam.fanout.clear();
+        });
+    }
+
+    /// Registers a viewer session.
+    pub(crate) fn add_session(&self, s: Arc<viewer::Session>) {
+        self.sessions_lock().insert(s.id, s);
+    }
+
+    /// The session `id` of `tenant`, if any.
+    pub fn session(&self, tenant: Uuid, id: Uuid) -> Option<Arc<viewer::Session>> {
+        self.sessions_lock()
+            .get(&id)
+            .filter(|s| s.tenant == tenant)
+            .cloned()
+    }
+
+    /// Removes session `id`; only the caller that removed it gets it.
+    pub(crate) fn remove_session(&self, id: Uuid) -> Option<Arc<viewer::Session>> {
+        self.sessions_lock().remove(&id)
+    }
+
+    /// Viewer sessions open on this node.
+    pub fn session_count(&self) -> usize {
+        self.sessions_lock().len()
+    }
+
+    fn sessions_lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<viewer::Session>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,165 @@
+//! Building the SFU's peer connections (`webrtc` 0.21): the codecs each
+//! side accepts, the sockets, and waiting for ICE gathering so the answer
+//! carries every candidate (no server-side trickle).
+//!
+//! Invariant: a viewer's connection offers exactly one H.264 profile,
+//! `42e01f` (Constrained Baseline 3.1), which Chromium accepts; whatever
+//! profile the camera sends is forwarded unchanged under it (Chromium
+//! decodes a High-profile stream so advertised). The ingest accepts H.264
+//! in packetization mode 1 of any common profile and nothing else.
+
+use async_trait::async_trait;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription,
+    Registry,
+};
+
+/// The fmtp line every viewer's answer carries.
+pub const VIEWER_FMTP: &str =
+    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/// Profiles (profile_idc, constraint flags) the ingest accepts, with a payload type.
+const INGEST_PROFILES: &[(&str, u8)] = &[
+    ("42e01f", 102),
+    ("42001f", 106),
+    ("4d001f", 104),
+    ("640032", 108),
+];
+
+/// How long ICE gathering may take before the answer goes out as it is.
+const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a connection reports: its state, and whether gathering finished.
+pub struct Events {
+    pub state: watch::Receiver<RTCPeerConnectionState>,
+    gathered: watch::Receiver<bool>,
+}
+
+/// The handler feeding [`Events`]; `on_track` goes to `track`.
+pub struct Handler {
+    state: watch::Sender<RTCPeerConnectionState>,
+    gathered: watch::Sender<bool>,
+    track: Option<OnTrack>,
+}
+
+#[async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.gathered.send(true);
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        tracing::debug!(%state, "peer connection state");
+        let _ = self.state.send(state);
+    }
+
+    async fn on_track(&self, track: Arc<dyn webrtc::media_stream::track_remote::TrackRemote>) {
+        if let Some(f) = &self.track {
+            f(track);
+        }
+    }
+}
+
+/// A callback for remote tracks (the ingest's video).
+pub type OnTrack =
+    Box<dyn Fn(Arc<dyn webrtc::media_stream::track_remote::TrackRemote>) + Send + Sync>;
+
+fn h264(fmtp: &str, pt: u8) -> RTCRtpCodecParameters {
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.into(),
+        parameter: parameter.into(),
+    };
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: "video/H264".into(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: fmtp.into(),
+            rtcp_feedback: vec![fb("nack", ""), fb("nack", "pli"), fb("ccm", "fir")],
+        },
+        payload_type: pt,
+    }
+}
+
+/// The codec a viewer's track is created with.
+pub fn viewer_codec() -> RTCRtpCodec {
+    h264(VIEWER_FMTP, 102).rtp_codec
+}
+
+fn engine(ingest: bool) -> Result<MediaEngine, webrtc::error::Error> {
+    let mut me = MediaEngine::default();
+    if ingest {
+        for (plid, pt) in INGEST_PROFILES {
+            let fmtp =
+                format!("level-asymmetry-allowed=1;packetization-mode=1;profile-level-id={plid}");
+            me.register_codec(h264(&fmtp, *pt), RtpCodecKind::Video)?;
+        }
+    } else {
+        me.register_codec(h264(VIEWER_FMTP, 102), RtpCodecKind::Video)?;
+    }
+    Ok(me)
+}
+
+/// A new connection bound to `udp_addrs`; `on_track` for an ingest.
+pub async fn build(
+    udp_addrs: Vec<String>,
+    on_track: Option<OnTrack>,
+) -> Result<(Arc<dyn PeerConnection>, Events), webrtc::error::Error> {
+    let ingest = on_track.is_some();
+    let mut me = engine(ingest)?;
+    let registry =
+        webrtc::peer_connection::register_default_interceptors(Registry::new(), &mut me)?;
+    let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
+    let (gathered_tx, gathered) = watch::channel(false);
+    let handler = Arc::new(Handler {
+        state: state_tx,
+        gathered: gathered_tx,
+        track: on_track,
+    });
+
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(me)
+        .with_interceptor_registry(registry)
+        .with_handler(handler)
+        .with_udp_addrs(udp_addrs)
+        .build()
+        .await?;
+    let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+    Ok((pc, Events { state, gathered }))
+}
+
+/// Applies `offer`, answers, waits for gathering; the answer's SDP.
+pub async fn answer(
+    pc: &Arc<dyn PeerConnection>,
+    events: &mut Events,
+    offer: String,
+) -> Result<String, webrtc::error::Error> {
+    pc.set_remote_description(RTCSessionDescription::offer(offer)?)
+        .await?;
+    let answer = pc.create_answer(None).await?;
+    pc.set_local_description(answer).await?;
+    let wait = events.gathered.wait_for(|done| *done);
+    let _ = tokio::time::timeout(GATHER_TIMEOUT, wait).await;
+    let local = pc.local_description().await;
+    local
+        .map(|d| d.sdp)
+        .ok_or_else(|| webrtc::error::Error::Other("no local description".into()))
+}
+
+/// Routes the `log` records of `webrtc` into `tracing` (once per process).
+pub fn route_log_into_tracing() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_log::LogTracer::init();
+    });
+}

@@ -1,0 +1,228 @@
+//! HTTP for live view: WHIP for relays (`/relay/v1/cameras/{id}/whip`),
+//! WHEP for viewers (`/api/v1/cameras/{id}/whep`, sessions under
+//! `/api/v1/live/sessions/{id}`), RFC 9725 style: SDP in, 201 + SDP +
+//! `Location` out.
+//!
+//! Order of checks on WHEP: authenticate, find the camera the caller may
+//! watch (404 otherwise, before the body is even looked at), then the body.
+
+use super::{ingest, sdp, viewer};
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult, Kind};
+use crate::relay_api::auth::RelayAuth;
+use crate::routes::cameras;
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use argus_core::Permission::LiveView;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Instant;
+use uuid::Uuid;
+
+const SDP: &str = "application/sdp";
+const TRICKLE: &str = "application/trickle-ice-sdpfrag";
+
+/// The body as SDP text: 415 for another type, 413 past 64 KiB, 400 if not UTF-8.
+fn sdp_body(req: &HttpRequest, body: &[u8], want: &str) -> ApiResult<String> {
+    let ctype = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ctype.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case(want) {
+        return Err(ApiError::new(
+            Kind::UnsupportedMediaType,
+            format!("body must be {want}"),
+        ));
+    }
+    if body.len() > sdp::MAX_SDP {
+        return Err(ApiError::new(
+            Kind::PayloadTooLarge,
+            format!("body larger than {} bytes", sdp::MAX_SDP),
+        ));
+    }
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid("SDP must be UTF-8"))?;
+    Ok(text.to_string())
+}
+
+fn sdp_created(location: String, answer: String) -> HttpResponse {
+    HttpResponse::Created()
+        .content_type(SDP)
+        .insert_header(("Location", location))
+        .body(answer)
+}
+
+/// The WHIP URL a relay pushes camera `id` to, on the node it reached.
+fn whip_url(req: &HttpRequest, id: Uuid) -> String {
+    let info = req.connection_info();
+    format!(
+        "{}://{}/relay/v1/cameras/{id}/whip",
+        info.scheme(),
+        info.host()
+    )
+}
+
+/// WHIP: a relay starts pushing one of its cameras.
+pub async fn whip(
+    state: web::Data<AppState>,
+    relay: RelayAuth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let cam = crate::relay_api::relay_camera(&state.db, &relay.relay, *id).await?;
+    let offer = sdp_body(&req, &body, SDP)?;
+    sdp::check_offer(&offer)?;
+
+    let live = state.live.camera(cam.id, relay.relay.id);
+    let (ingest_id, answer) = ingest::start(live, state.live.cfg.udp_addrs.clone(), offer)
+        .await
+        .map_err(|e| ApiError::invalid(format!("cannot answer the offer: {e}")))?;
+    let location = format!("/relay/v1/cameras/{}/whip/{ingest_id}", cam.id);
+    Ok(sdp_created(location, answer))
+}
+
+/// WHIP: the relay ends its push.
+pub async fn whip_delete(
+    state: web::Data<AppState>,
+    relay: RelayAuth,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (camera, ingest_id) = *path;
+    let cam = crate::relay_api::relay_camera(&state.db, &relay.relay, camera).await?;
+    let live = state.live.camera(cam.id, relay.relay.id);
+    let ingest = live
+        .take_ingest(ingest_id)
+        .ok_or_else(|| ApiError::not_found("ingest"))?;
+    ingest.close().await;
+    live.fanout.clear();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Starts watching a camera live (WHEP): SDP offer in, SDP answer out.
+#[utoipa::path(post, path = "/api/v1/cameras/{id}/whep", tag = "live", security(("bearer" = [])),
+    request_body(content = String, content_type = "application/sdp"),
+    responses((status = 201, description = "SDP answer; `Location` names the session",
+        content_type = "application/sdp", body = String),
+        (status = 400), (status = 404), (status = 409), (status = 413), (status = 415)))]
+pub async fn whep(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let cx = auth.tenant(&state).await?;
+    let cam = cameras::visible(&cx, *id).await?;
+    if !cx.grants.on_site(LiveView, cam.site_id) {
+        return Err(ApiError::not_found("camera"));
+    }
+    let offer = sdp_body(&req, &body, SDP)?;
+    sdp::check_offer(&offer)?;
+    let relay = cam.relay_id.ok_or_else(|| {
+        ApiError::new(
+            Kind::FailedPrecondition,
+            "the camera has no relay to push it live",
+        )
+    })?;
+
+    let pending = viewer::negotiate(state.live.cfg.udp_addrs.clone(), offer)
+        .await
+        .map_err(|e| ApiError::invalid(format!("cannot answer the offer: {e}")))?;
+    let live = state.live.camera(cam.id, relay);
+    let session = Arc::new(viewer::Session {
+        id: Uuid::now_v7(),
+        tenant: cx.tenant,
+        owner: cx.actor.id,
+        camera: live.clone(),
+        started: Instant::now(),
+        pc: pending.pc.clone(),
+    });
+    cx.audit(
+        "live.view",
+        Some(("camera", cam.id)),
+        json!({ "session_id": session.id }),
+    )
+    .await?;
+    cx.commit().await?;
+
+    state.live.add_session(session.clone());
+    state
+        .live
+        .viewer_joined(&state.hub, &live, whip_url(&req, cam.id));
+    let answer = pending.answer.clone();
+    let (sid, st) = (session.id, state.clone());
+    pending.run(sid, live, move || {
+        if let Some(s) = st.live.remove_session(sid) {
+            st.live.viewer_left(st.clone(), s.camera.clone());
+        }
+    });
+    Ok(sdp_created(format!("/api/v1/live/sessions/{sid}"), answer))
+}
+
+/// The caller's session `id`, or 404.
+fn own_session(
+    state: &AppState,
+    cx: &crate::auth::TenantCx,
+    id: Uuid,
+) -> ApiResult<Arc<viewer::Session>> {
+    state
+        .live
+        .session(cx.tenant, id)
+        .filter(|s| s.owner == cx.actor.id)
+        .ok_or_else(|| ApiError::not_found("live session"))
+}
+
+/// Ends a live session.
+#[utoipa::path(delete, path = "/api/v1/live/sessions/{id}", tag = "live", security(("bearer" = [])),
+    responses((status = 204), (status = 404)))]
+pub async fn end(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let cx = auth.tenant(&state).await?;
+    own_session(&state, &cx, *id)?;
+    let Some(s) = state.live.remove_session(*id) else {
+        return Err(ApiError::not_found("live session"));
+    };
+    let secs = s.started.elapsed().as_secs_f64();
+    cx.audit(
+        "live.view.end",
+        Some(("camera", s.camera.id)),
+        json!({ "session_id": s.id, "duration_secs": (secs * 10.0).round() / 10.0 }),
+    )
+    .await?;
+    cx.commit().await?;
+    let _ = s.pc.close().await;
+    state.live.viewer_left(state.clone(), s.camera.clone());
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Trickled ICE candidates for a session (RFC 8840 fragment).
+#[utoipa::path(patch, path = "/api/v1/live/sessions/{id}", tag = "live", security(("bearer" = [])),
+    request_body(content = String, content_type = "application/trickle-ice-sdpfrag"),
+    responses((status = 204), (status = 400), (status = 404), (status = 415)))]
+pub async fn trickle(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let cx = auth.tenant(&state).await?;
+    let s = own_session(&state, &cx, *id)?;
+    let frag = sdp_body(&req, &body, TRICKLE)?;
+    for (candidate, mid) in sdp::candidates(&frag) {
+        let init = webrtc::peer_connection::RTCIceCandidateInit {
+            candidate,
+            sdp_mid: mid,
+            ..Default::default()
+        };
+        s.pc.add_ice_candidate(init)
+            .await
+            .map_err(|e| ApiError::invalid(format!("bad candidate: {e}")))?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

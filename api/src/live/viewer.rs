@@ -1,0 +1,158 @@
+//! A WHEP viewer session: a send-only peer connection with one H.264
+//! track, fed from the camera's fan-out once the connection is up.
+//!
+//! Invariant: the first packet a viewer is sent starts a keyframe (the
+//! cached GOP, or the next keyframe if none is cached), and every packet
+//! it is sent went through its own [`Rewriter`], so the stream it sees is
+//! one valid RTP stream whatever the ingest did.
+
+use super::rewrite::Rewriter;
+use super::{peer, CameraLive};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use uuid::Uuid;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
+use webrtc::rtp_transceiver::RtpSender;
+
+/// How long a viewer has to connect (ICE + DTLS) after its answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One viewer.
+pub struct Session {
+    pub id: Uuid,
+    pub tenant: Uuid,
+    /// The user (actor id) who opened it.
+    pub owner: Option<Uuid>,
+    pub camera: Arc<CameraLive>,
+    pub started: Instant,
+    pub pc: Arc<dyn PeerConnection>,
+}
+
+/// A negotiated viewer, not yet connected.
+pub struct Pending {
+    pub pc: Arc<dyn PeerConnection>,
+    pub answer: String,
+    track: Arc<TrackLocalStaticRTP>,
+    sender: Arc<dyn RtpSender>,
+    ssrc: u32,
+    state: watch::Receiver<RTCPeerConnectionState>,
+}
+
+/// Answers a viewer's `offer` (checked by [`super::sdp::check_offer`]).
+pub async fn negotiate(
+    udp_addrs: Vec<String>,
+    offer: String,
+) -> Result<Pending, webrtc::error::Error> {
+    let (pc, mut events) = peer::build(udp_addrs, None).await?;
+    let ssrc = rand::random::<u32>();
+    let coding = RTCRtpEncodingParameters {
+        rtp_coding_parameters: RTCRtpCodingParameters {
+            ssrc: Some(ssrc),
+            ..Default::default()
+        },
+        codec: peer::viewer_codec(),
+        ..Default::default()
+    };
+    let label = format!("argus-{ssrc}");
+    let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+        label.clone(),
+        label.clone(),
+        label,
+        RtpCodecKind::Video,
+        vec![coding],
+    )));
+    let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+
+    match peer::answer(&pc, &mut events, offer).await {
+        Ok(answer) => Ok(Pending {
+            pc,
+            answer,
+            track,
+            sender,
+            ssrc,
+            state: events.state,
+        }),
+        Err(e) => {
+            let _ = pc.close().await;
+            Err(e)
+        }
+    }
+}
+
+impl Pending {
+    /// Feeds the viewer from `cam` once connected, until it disconnects;
+    /// then calls `ended`.
+    pub fn run(self, session: Uuid, cam: Arc<CameraLive>, ended: impl FnOnce() + Send + 'static) {
+        tokio::spawn(async move {
+            if let Err(why) = self.feed(session, &cam).await {
+                tracing::debug!(session.id = %session, %why, "viewer ended");
+            }
+            cam.fanout.unsubscribe(session);
+            let _ = self.pc.close().await;
+            ended();
+        });
+    }
+
+    async fn feed(&self, session: Uuid, cam: &CameraLive) -> Result<(), String> {
+        let mut state = self.state.clone();
+        let up = state.wait_for(|s| {
+            matches!(
+                s,
+                RTCPeerConnectionState::Connected
+                    | RTCPeerConnectionState::Failed
+                    | RTCPeerConnectionState::Closed
+            )
+        });
+        match tokio::time::timeout(CONNECT_TIMEOUT, up).await {
+            Ok(Ok(s)) if *s == RTCPeerConnectionState::Connected => {}
+            _ => return Err("did not connect".into()),
+        }
+        let mut rewriter = Rewriter::new(self.ssrc, self.payload_type().await?);
+
+        let (gop, mut rx) = cam.fanout.subscribe(session);
+        for pkt in gop {
+            self.write(rewriter.apply(pkt)).await?;
+        }
+        loop {
+            tokio::select! {
+                pkt = rx.recv() => match pkt {
+                    Some(pkt) => self.write(rewriter.apply(pkt)).await?,
+                    None => return Err("fan-out closed".into()),
+                },
+                s = state.changed() => {
+                    let now = *state.borrow();
+                    if s.is_err() || matches!(now, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed | RTCPeerConnectionState::Disconnected) {
+                        return Err(format!("connection {now}"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The H.264 payload type negotiated on this viewer's connection.
+    async fn payload_type(&self) -> Result<u8, String> {
+        let params = self
+            .sender
+            .get_parameters()
+            .await
+            .map_err(|e| e.to_string())?;
+        params
+            .rtp_parameters
+            .codecs
+            .iter()
+            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("video/h264"))
+            .map(|c| c.payload_type)
+            .ok_or_else(|| "no H.264 negotiated".to_string())
+    }
+
+    async fn write(&self, pkt: rtc::rtp::Packet) -> Result<(), String> {
+        self.track.write_rtp(pkt).await.map_err(|e| e.to_string())
+    }
+}

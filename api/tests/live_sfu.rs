@@ -1,0 +1,492 @@
+//! Live view through the api's SFU with real WebRTC peers: a relay's
+//! control channel, a WHIP publisher sending the simulated camera's H.264,
+//! and WHEP viewers. Proves one ingest for several viewers, a late viewer
+//! starting at a keyframe without waiting for the camera's next one, the
+//! relay told to stop after the last viewer left, 404 (and no ingest) for
+//! viewers without live permission or of another tenant, and 4xx for bad
+//! offers and unknown sessions.
+
+mod common;
+#[path = "live/peers.rs"]
+mod peers;
+
+use argus_core::wire::control::CloudMessage;
+use common::{recording, world, TestApp};
+use futures_util::StreamExt;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The simulated camera: 25 fps, a keyframe every 2 s.
+const SIM: &str = "sim://live-test?fps=25&size=320x240&gop=50";
+
+struct Scene {
+    app: TestApp,
+    tenant: world::Tenant,
+    relay: recording::Relay,
+    camera: Uuid,
+    ws: Ws,
+}
+
+async fn scene(slug: &str) -> Scene {
+    let app = TestApp::start_with(|c| c.live.grace_secs = 1).await;
+    let tenant = world::tenant(&app, slug).await;
+    let relay = recording::enrolled_relay(&app, &tenant, tenant.sites[0]).await;
+    let camera = recording::camera(&app, &tenant, tenant.sites[0], relay.id).await;
+    let mut req = format!("{}/relay/v1/connect", app.base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    let bearer = format!("Bearer {}", relay.token()).parse().unwrap();
+    req.headers_mut().insert("authorization", bearer);
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    // The first message is the relay's config; after it the hub knows the relay.
+    next_msg(&mut ws, Duration::from_secs(10))
+        .await
+        .expect("config");
+    Scene {
+        app,
+        tenant,
+        relay,
+        camera,
+        ws,
+    }
+}
+
+/// The next control message within `wait`, if any (pings skipped).
+async fn next_msg(ws: &mut Ws, wait: Duration) -> Option<CloudMessage> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, ws.next()).await.ok()??;
+        if let Message::Text(t) = frame.expect("no socket error") {
+            return Some(serde_json::from_str(t.as_str()).unwrap());
+        }
+    }
+}
+
+/// The next live command (configs skipped).
+async fn next_live(ws: &mut Ws, wait: Duration) -> Option<CloudMessage> {
+    let deadline = Instant::now() + wait;
+    while let Some(m) = next_msg(ws, deadline.saturating_duration_since(Instant::now())).await {
+        if matches!(
+            m,
+            CloudMessage::StartLive { .. } | CloudMessage::StopLive { .. }
+        ) {
+            return Some(m);
+        }
+    }
+    None
+}
+
+/// POSTs `body` as `ctype` to `path`; status, headers and body text.
+async fn post_sdp(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    ctype: &str,
+    body: String,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let url = if path.starts_with("http") {
+        path.to_string()
+    } else {
+        format!("{}{path}", app.base)
+    };
+    let res = app
+        .http
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", ctype)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let (status, headers) = (res.status().as_u16(), res.headers().clone());
+    (status, headers, res.text().await.unwrap())
+}
+
+struct Viewer {
+    peer: peers::Peer,
+    packets: tokio::sync::mpsc::UnboundedReceiver<peers::Received>,
+    session: String,
+    joined: Instant,
+}
+
+async fn watch(app: &TestApp, token: &str, camera: Uuid) -> Viewer {
+    let (mut peer, packets) = peers::viewer().await;
+    let offer = peer.offer().await;
+    let joined = Instant::now();
+    let path = format!("/api/v1/cameras/{camera}/whep");
+    let (status, headers, answer) = post_sdp(app, &path, token, "application/sdp", offer).await;
+    assert_eq!(status, 201, "WHEP: {answer}");
+    assert!(
+        answer.contains("profile-level-id=42e01f"),
+        "answer: {answer}"
+    );
+    let session = headers["location"].to_str().unwrap().to_string();
+    assert!(session.starts_with("/api/v1/live/sessions/"), "{session}");
+    peer.accept(answer).await;
+    Viewer {
+        peer,
+        packets,
+        session,
+        joined,
+    }
+}
+
+/// Whether an H.264 RTP payload starts a keyframe (SPS or IDR, alone, in
+/// a STAP-A, or as the first FU-A fragment). Written apart from the api's.
+fn keyframe_start(p: &[u8]) -> bool {
+    match p.first().map(|b| b & 0x1f) {
+        Some(5 | 7) => true,
+        Some(24) => p.get(3).is_some_and(|h| matches!(h & 0x1f, 5 | 7)),
+        Some(28) => p
+            .get(1)
+            .is_some_and(|f| f & 0x80 != 0 && matches!(f & 0x1f, 5 | 7)),
+        _ => false,
+    }
+}
+
+impl Viewer {
+    /// The first `n` packets as (arrival, RTP timestamp); asserts the first
+    /// starts a keyframe and the sequence numbers have no gap.
+    async fn receive(&mut self, n: usize) -> Vec<(Instant, u32)> {
+        let mut got: Vec<(Instant, u32)> = vec![];
+        let mut seq = 0u16;
+        while got.len() < n {
+            let wait = if got.is_empty() { 15 } else { 5 };
+            let (at, p) = timeout(Duration::from_secs(wait), self.packets.recv())
+                .await
+                .expect("video in time")
+                .unwrap();
+            if got.is_empty() {
+                let head = &p.payload[..p.payload.len().min(4)];
+                assert!(
+                    keyframe_start(&p.payload),
+                    "first packet not a keyframe: {head:02x?}"
+                );
+            } else {
+                assert_eq!(
+                    p.header.sequence_number,
+                    seq.wrapping_add(1),
+                    "sequence gap"
+                );
+            }
+            seq = p.header.sequence_number;
+            got.push((at, p.header.timestamp));
+        }
+        got
+    }
+}
+
+/// Frames (distinct timestamps) that arrived within `span` of the first packet.
+fn frames_within(got: &[(Instant, u32)], span: Duration) -> usize {
+    let start = got[0].0;
+    let mut ts: Vec<u32> = got
+        .iter()
+        .filter(|(at, _)| *at - start <= span)
+        .map(|p| p.1)
+        .collect();
+    ts.dedup();
+    ts.len()
+}
+
+/// Publishes the simulated camera to `whip_url` until dropped.
+async fn publish(
+    app: &TestApp,
+    whip_url: &str,
+    token: &str,
+) -> (peers::Peer, tokio::task::JoinHandle<()>) {
+    let src = argus_relay::source::sim::SimSource::open(SIM)
+        .await
+        .expect("sim camera");
+    let units = peers::access_units(&src.clip_annexb());
+    assert!(
+        units.first().is_some_and(|u| u.0),
+        "the clip starts with a keyframe"
+    );
+
+    let (mut peer, track, ssrc) = peers::publisher().await;
+    let offer = peer.offer().await;
+    let (status, headers, answer) = post_sdp(app, whip_url, token, "application/sdp", offer).await;
+    assert_eq!(status, 201, "WHIP: {answer}");
+    assert!(headers["location"].to_str().unwrap().contains("/whip/"));
+    peer.accept(answer).await;
+    peer.connected().await;
+    let pt = peers::h264_pt(&peer.pc).await;
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(40));
+        for (_, data) in units.iter().cycle() {
+            tick.tick().await;
+            let sample = rtc::media::Sample {
+                data: bytes::Bytes::copy_from_slice(data),
+                timestamp: Instant::now(),
+                duration: Duration::from_millis(40),
+                packet_timestamp: 0,
+                prev_dropped_packets: 0,
+                prev_padding_packets: 0,
+            };
+            if track.write_sample(ssrc, pt, &sample, &[]).await.is_err() {
+                return;
+            }
+        }
+    });
+    (peer, task)
+}
+
+/// Audit events of `action` in the tenant.
+async fn audit_count(app: &TestApp, token: &str, action: &str) -> usize {
+    let path = format!("/api/v1/audit?action={action}");
+    let (_, v) = app.call("get", &path, Some(token), None).await;
+    let events = v["events"].as_array().or_else(|| v.as_array());
+    events.unwrap_or_else(|| panic!("audit list: {v}")).len()
+}
+
+#[tokio::test]
+async fn three_viewers_share_one_ingest_and_late_ones_start_at_a_keyframe() {
+    let mut s = scene("live-a").await;
+    let token = s.tenant.admin_token.clone();
+
+    let mut first = watch(&s.app, &token, s.camera).await;
+    let whip_url = match next_live(&mut s.ws, Duration::from_secs(10)).await {
+        Some(CloudMessage::StartLive {
+            camera_id,
+            whip_url,
+        }) => {
+            assert_eq!(camera_id, s.camera);
+            whip_url
+        }
+        other => panic!("expected StartLive, got {other:?}"),
+    };
+    let (publisher, pushing) = publish(&s.app, &whip_url, &s.relay.token()).await;
+    first.peer.connected().await;
+    let keyframe_at = first.receive(100).await[0].0;
+
+    // Join mid-GOP (keyframes every 2 s): the next one is about 1 s away.
+    let mut mid = keyframe_at + Duration::from_millis(1000);
+    while mid < Instant::now() + Duration::from_millis(100) {
+        mid += Duration::from_secs(2);
+    }
+    tokio::time::sleep_until(mid.into()).await;
+    let mut late = vec![];
+    for _ in 0..2 {
+        late.push(watch(&s.app, &token, s.camera).await);
+    }
+    for v in &mut late {
+        v.peer.connected().await;
+        let got = v.receive(150).await;
+        let waited = got[0].0 - v.joined;
+        assert!(
+            waited < Duration::from_millis(800),
+            "first packet after {waited:?}: no GOP cache?"
+        );
+        // The cached GOP arrives as a burst: far more frames than real time.
+        let burst = frames_within(&got, Duration::from_millis(200));
+        assert!(
+            burst >= 10,
+            "only {burst} frames in the first 200 ms: no GOP burst"
+        );
+    }
+    assert!(
+        next_live(&mut s.ws, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "a second StartLive for the same camera"
+    );
+
+    // Another tenant's admin cannot end or touch a session: 404.
+    let stranger = world::tenant(&s.app, "live-a-other").await;
+    let url = format!("{}{}", s.app.base, first.session);
+    let res = s
+        .app
+        .http
+        .delete(&url)
+        .bearer_auth(&stranger.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    let res = s
+        .app
+        .http
+        .patch(&url)
+        .bearer_auth(&stranger.admin_token)
+        .header("content-type", "application/trickle-ice-sdpfrag")
+        .body("a=mid:0\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+
+    for v in [first].into_iter().chain(late) {
+        let res = s
+            .app
+            .http
+            .delete(format!("{}{}", s.app.base, v.session))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 204);
+        let again = s
+            .app
+            .http
+            .delete(format!("{}{}", s.app.base, v.session))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status().as_u16(), 404, "a session ends once");
+    }
+    match next_live(&mut s.ws, Duration::from_secs(5)).await {
+        Some(CloudMessage::StopLive { camera_id }) => assert_eq!(camera_id, s.camera),
+        other => panic!("expected StopLive after the grace period, got {other:?}"),
+    }
+    let starts = audit_count(&s.app, &token, "live.view").await;
+    let ends = audit_count(&s.app, &token, "live.view.end").await;
+    assert_eq!(
+        (starts, ends),
+        (3, 3),
+        "one audit event per view start and end"
+    );
+    let (_, audit) = s
+        .app
+        .call(
+            "get",
+            "/api/v1/audit?action=live.view.end",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert!(
+        audit.to_string().contains("duration_secs"),
+        "audit: {audit}"
+    );
+    pushing.abort();
+    let _ = publisher.pc.close().await;
+}
+
+#[tokio::test]
+async fn strangers_get_404_bad_offers_get_4xx_and_no_ingest_starts() {
+    let mut s = scene("live-b").await;
+    let other = world::tenant(&s.app, "live-other").await;
+    let (mut peer, _) = peers::viewer().await;
+    let offer = peer.offer().await;
+    let whep = format!("/api/v1/cameras/{}/whep", s.camera);
+
+    // A user of the tenant who may see cameras but not watch them live.
+    let role = s
+        .app
+        .ok(
+            "post",
+            "/api/v1/roles",
+            &s.tenant.admin_token,
+            Some(json!({ "name": "lister", "permissions": ["cameras.read", "sites.read"] })),
+            201,
+        )
+        .await;
+    let user = s
+        .app
+        .ok(
+            "post",
+            "/api/v1/users",
+            &s.tenant.admin_token,
+            Some(json!({ "email": "lister@live-b.test", "password": common::PASSWORD })),
+            201,
+        )
+        .await;
+    s.app
+        .ok(
+            "post",
+            "/api/v1/role-bindings",
+            &s.tenant.admin_token,
+            Some(json!({ "user_id": user["id"], "role_id": role["id"] })),
+            201,
+        )
+        .await;
+    let lister = s
+        .app
+        .login("lister@live-b.test", common::PASSWORD, Some("live-b"))
+        .await;
+    let lister = lister["access_token"].as_str().unwrap().to_string();
+    let (status, _) = s
+        .app
+        .call(
+            "get",
+            &format!("/api/v1/cameras/{}", s.camera),
+            Some(&lister),
+            None,
+        )
+        .await;
+    assert_eq!(status.as_u16(), 200, "the lister sees the camera");
+
+    for token in [&other.admin_token, &lister] {
+        let (status, _, body) =
+            post_sdp(&s.app, &whep, token, "application/sdp", offer.clone()).await;
+        assert_eq!(status, 404, "{body}");
+        assert!(body.contains("not_found"), "{body}");
+    }
+
+    let t = &s.tenant.admin_token;
+    let head = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+    let cases = [
+        ("application/sdp", "hello".to_string(), 400, "malformed"),
+        (
+            "application/sdp",
+            format!("{head}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n"),
+            400,
+            "no video",
+        ),
+        (
+            "application/sdp",
+            format!("{head}m=video 9 UDP/TLS/RTP/SAVPF 98\r\na=rtpmap:98 H265/90000\r\n"),
+            400,
+            "needs H.264",
+        ),
+        (
+            "application/sdp",
+            format!("{head}{}", "a=x:y\r\n".repeat(10_000)),
+            413,
+            "larger than",
+        ),
+        ("application/json", offer.clone(), 415, "application/sdp"),
+    ];
+    for (ctype, body, want, says) in cases {
+        let (status, _, text) = post_sdp(&s.app, &whep, t, ctype, body).await;
+        assert_eq!(status, want, "{ctype}: {text}");
+        assert!(text.contains(says) && text.contains("\"error\""), "{text}");
+    }
+    let unknown = format!("{}/api/v1/live/sessions/{}", s.app.base, Uuid::now_v7());
+    let res = s
+        .app
+        .http
+        .delete(&unknown)
+        .bearer_auth(t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    let res = s
+        .app
+        .http
+        .patch(&unknown)
+        .bearer_auth(t)
+        .header("content-type", "application/trickle-ice-sdpfrag")
+        .body("a=mid:0\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+
+    assert!(
+        next_live(&mut s.ws, Duration::from_millis(1500))
+            .await
+            .is_none(),
+        "a refused viewer made the relay push"
+    );
+    let _ = peer.pc.close().await;
+}
