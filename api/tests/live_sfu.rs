@@ -151,11 +151,32 @@ fn keyframe_start(p: &[u8]) -> bool {
     }
 }
 
+/// A received packet: arrival, RTP timestamp, payload.
+type Got = (Instant, u32, bytes::Bytes);
+
+/// Whether a payload carries an SPS (alone or first in a STAP-A).
+fn has_sps(p: &[u8]) -> bool {
+    match p.first().map(|b| b & 0x1f) {
+        Some(7) => true,
+        Some(24) => p.get(3).is_some_and(|h| h & 0x1f == 7),
+        _ => false,
+    }
+}
+
 impl Viewer {
+    /// Packets that already arrived, without waiting.
+    fn drain(&mut self) -> Vec<Got> {
+        let mut out = vec![];
+        while let Ok((at, p)) = self.packets.try_recv() {
+            out.push((at, p.header.timestamp, p.payload));
+        }
+        out
+    }
+
     /// The first `n` packets as (arrival, RTP timestamp); asserts the first
     /// starts a keyframe and the sequence numbers have no gap.
-    async fn receive(&mut self, n: usize) -> Vec<(Instant, u32)> {
-        let mut got: Vec<(Instant, u32)> = vec![];
+    async fn receive(&mut self, n: usize) -> Vec<Got> {
+        let mut got: Vec<Got> = vec![];
         let mut seq = 0u16;
         while got.len() < n {
             let wait = if got.is_empty() { 15 } else { 5 };
@@ -177,18 +198,18 @@ impl Viewer {
                 );
             }
             seq = p.header.sequence_number;
-            got.push((at, p.header.timestamp));
+            got.push((at, p.header.timestamp, p.payload));
         }
         got
     }
 }
 
 /// Frames (distinct timestamps) that arrived within `span` of the first packet.
-fn frames_within(got: &[(Instant, u32)], span: Duration) -> usize {
+fn frames_within(got: &[Got], span: Duration) -> usize {
     let start = got[0].0;
     let mut ts: Vec<u32> = got
         .iter()
-        .filter(|(at, _)| *at - start <= span)
+        .filter(|(at, _, _)| *at - start <= span)
         .map(|p| p.1)
         .collect();
     ts.dedup();
@@ -200,7 +221,7 @@ async fn publish(
     app: &TestApp,
     whip_url: &str,
     token: &str,
-) -> (peers::Peer, tokio::task::JoinHandle<()>) {
+) -> (peers::Peer, tokio::task::JoinHandle<()>, String) {
     let src = argus_relay::source::sim::SimSource::open(SIM)
         .await
         .expect("sim camera");
@@ -214,7 +235,8 @@ async fn publish(
     let offer = peer.offer().await;
     let (status, headers, answer) = post_sdp(app, whip_url, token, "application/sdp", offer).await;
     assert_eq!(status, 201, "WHIP: {answer}");
-    assert!(headers["location"].to_str().unwrap().contains("/whip/"));
+    let location = headers["location"].to_str().unwrap().to_string();
+    assert!(location.contains("/whip/"), "{location}");
     peer.accept(answer).await;
     peer.connected().await;
     let pt = peers::h264_pt(&peer.pc).await;
@@ -235,7 +257,7 @@ async fn publish(
             }
         }
     });
-    (peer, task)
+    (peer, task, location)
 }
 
 /// Audit events of `action` in the tenant.
@@ -262,9 +284,10 @@ async fn three_viewers_share_one_ingest_and_late_ones_start_at_a_keyframe() {
         }
         other => panic!("expected StartLive, got {other:?}"),
     };
-    let (publisher, pushing) = publish(&s.app, &whip_url, &s.relay.token()).await;
+    let (publisher, pushing, ingest) = publish(&s.app, &whip_url, &s.relay.token()).await;
     first.peer.connected().await;
-    let keyframe_at = first.receive(100).await[0].0;
+    let mut seen_by_first = first.receive(100).await;
+    let keyframe_at = seen_by_first[0].0;
 
     // Join mid-GOP (keyframes every 2 s): the next one is about 1 s away.
     let mut mid = keyframe_at + Duration::from_millis(1000);
@@ -279,17 +302,37 @@ async fn three_viewers_share_one_ingest_and_late_ones_start_at_a_keyframe() {
     for v in &mut late {
         v.peer.connected().await;
         let got = v.receive(150).await;
+        // Its first packet is the keyframe the first viewer got before it
+        // joined (from the cache), not the camera's next one: timing-free.
+        seen_by_first.extend(first.drain());
+        // The last picture that started a keyframe before the join.
+        let start = (1..seen_by_first.len())
+            .filter(|&i| seen_by_first[i].0 < v.joined)
+            .filter(|&i| keyframe_start(&seen_by_first[i].2))
+            .filter(|&i| seen_by_first[i].1 != seen_by_first[i - 1].1)
+            .next_back()
+            .expect("a keyframe before the join");
+        let cached: Vec<_> = seen_by_first[start..start + 5]
+            .iter()
+            .map(|p| &p.2)
+            .collect();
+        let sent: Vec<_> = got[..5].iter().map(|p| &p.2).collect();
+        assert_eq!(
+            sent, cached,
+            "the late viewer did not start from the cached GOP"
+        );
+        assert!(
+            has_sps(&got[0].2),
+            "the late viewer's first packet lacks the SPS"
+        );
         let waited = got[0].0 - v.joined;
+        // Loose: the machine may be loaded; the payload check above is the proof.
         assert!(
-            waited < Duration::from_millis(800),
-            "first packet after {waited:?}: no GOP cache?"
+            waited < Duration::from_secs(3),
+            "first packet after {waited:?}"
         );
-        // The cached GOP arrives as a burst: far more frames than real time.
-        let burst = frames_within(&got, Duration::from_millis(200));
-        assert!(
-            burst >= 10,
-            "only {burst} frames in the first 200 ms: no GOP burst"
-        );
+        let burst = frames_within(&got, Duration::from_millis(500));
+        eprintln!("late viewer: first packet after {waited:?}, {burst} frames in 500 ms");
     }
     assert!(
         next_live(&mut s.ws, Duration::from_millis(500))
@@ -297,6 +340,50 @@ async fn three_viewers_share_one_ingest_and_late_ones_start_at_a_keyframe() {
             .is_none(),
         "a second StartLive for the same camera"
     );
+
+    // Trickled candidates (RFC 8840 fragment) are taken; other bodies are not.
+    let own = format!("{}{}", s.app.base, first.session);
+    let frag = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n";
+    for (ctype, want) in [
+        ("application/trickle-ice-sdpfrag", 204),
+        ("application/json", 415),
+    ] {
+        let res = s
+            .app
+            .http
+            .patch(&own)
+            .bearer_auth(&token)
+            .header("content-type", ctype)
+            .body(frag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), want, "PATCH as {ctype}");
+    }
+
+    // The relay ends its push: once, and only its own.
+    let url = format!("{}{ingest}", s.app.base);
+    let other_relay = recording::enrolled_relay(&s.app, &s.tenant, s.tenant.sites[1]).await;
+    let res = s
+        .app
+        .http
+        .delete(&url)
+        .bearer_auth(other_relay.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404, "another relay's camera");
+    for want in [204, 404] {
+        let res = s
+            .app
+            .http
+            .delete(&url)
+            .bearer_auth(s.relay.token())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), want, "DELETE {ingest}");
+    }
 
     // Another tenant's admin cannot end or touch a session: 404.
     let stranger = world::tenant(&s.app, "live-a-other").await;

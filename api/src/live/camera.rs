@@ -43,7 +43,10 @@ impl Fanout {
     pub fn publish(&self, pkt: rtp::Packet) {
         let key = h264::starts_keyframe(&pkt.payload);
         let mut inner = self.lock();
-        if key {
+        // SPS, PPS and IDR of one picture share a timestamp: one GOP start.
+        let same_picture =
+            inner.gop.first().map(|p| p.header.timestamp) == Some(pkt.header.timestamp);
+        if key && !same_picture {
             inner.gop.clear();
         }
         if (key || !inner.gop.is_empty()) && inner.gop.len() < MAX_GOP_PACKETS {
@@ -105,6 +108,7 @@ mod tests {
     fn pkt(seq: u16, payload: &'static [u8]) -> rtp::Packet {
         let mut p = rtp::Packet::default();
         p.header.sequence_number = seq;
+        p.header.timestamp = u32::from(seq) * 3000;
         p.payload = bytes::Bytes::from_static(payload);
         p
     }
@@ -123,6 +127,27 @@ mod tests {
         assert_eq!(seqs, [4, 5]);
         f.publish(pkt(6, P));
         assert_eq!(rx.try_recv().unwrap().header.sequence_number, 6);
+    }
+
+    #[test]
+    fn parameter_sets_and_the_idr_after_them_stay_in_one_gop() {
+        let f = Fanout::default();
+        const SPS: &[u8] = &[0x67, 1];
+        let mut sps = pkt(10, SPS);
+        let mut idr = pkt(11, IDR);
+        idr.header.timestamp = sps.header.timestamp;
+        sps.header.marker = false;
+        f.publish(pkt(9, P));
+        f.publish(sps);
+        f.publish(idr);
+        f.publish(pkt(12, P));
+        let (gop, _) = f.subscribe(Uuid::nil());
+        let seqs: Vec<u16> = gop.iter().map(|p| p.header.sequence_number).collect();
+        assert_eq!(
+            seqs,
+            [10, 11, 12],
+            "the cache must keep the SPS before the IDR"
+        );
     }
 
     #[test]
