@@ -307,10 +307,10 @@ async fn three_viewers_share_one_ingest_and_late_ones_start_at_a_keyframe() {
         seen_by_first.extend(first.drain());
         // The last picture that started a keyframe before the join.
         let start = (1..seen_by_first.len())
-            .filter(|&i| seen_by_first[i].0 < v.joined)
-            .filter(|&i| keyframe_start(&seen_by_first[i].2))
-            .filter(|&i| seen_by_first[i].1 != seen_by_first[i - 1].1)
-            .next_back()
+            .rfind(|&i| {
+                let (at, ts, payload) = &seen_by_first[i];
+                *at < v.joined && keyframe_start(payload) && *ts != seen_by_first[i - 1].1
+            })
             .expect("a keyframe before the join");
         let cached: Vec<_> = seen_by_first[start..start + 5]
             .iter()
