@@ -341,6 +341,33 @@ async fn three_viewers_share_one_ingest_and_late_ones_start_at_a_keyframe() {
         "a second StartLive for the same camera"
     );
 
+    // A viewer that just goes away: its session ends and is audited.
+    let mut dropper = watch(&s.app, &token, s.camera).await;
+    dropper.peer.connected().await;
+    dropper.receive(5).await;
+    let _ = dropper.peer.pc.close().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while audit_count(&s.app, &token, "live.view.end").await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a vanished viewer's session never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let res = s
+        .app
+        .http
+        .delete(format!("{}{}", s.app.base, dropper.session))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        404,
+        "the vanished viewer's session is gone"
+    );
+
     // Trickled candidates (RFC 8840 fragment) are taken; other bodies are not.
     let own = format!("{}{}", s.app.base, first.session);
     let frag = "a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n";
@@ -437,7 +464,7 @@ async fn three_viewers_share_one_ingest_and_late_ones_start_at_a_keyframe() {
     let ends = audit_count(&s.app, &token, "live.view.end").await;
     assert_eq!(
         (starts, ends),
-        (3, 3),
+        (4, 4),
         "one audit event per view start and end"
     );
     let (_, audit) = s

@@ -140,7 +140,9 @@ impl Live {
         };
         st.requested = hub.send(cam.relay, msg);
         if !st.requested {
-            tracing::warn!(camera.id = %cam.id, relay.id = %cam.relay, "relay not connected: live view waits for it");
+            // TODO(#4): a relay that connects later is not asked again.
+            let (camera, relay) = (cam.id, cam.relay);
+            tracing::warn!(camera.id = %camera, relay.id = %relay, "relay not connected: no live push");
         }
         st.requested
     }

@@ -138,6 +138,8 @@ pub async fn whep(
         camera: live.clone(),
         started: Instant::now(),
         pc: pending.pc.clone(),
+        actor: cx.actor.clone(),
+        meta: cx.meta.clone(),
     });
     cx.audit(
         "live.view",
@@ -156,6 +158,7 @@ pub async fn whep(
     pending.run(sid, live, move || {
         if let Some(s) = st.live.remove_session(sid) {
             st.live.viewer_left(st.clone(), s.camera.clone());
+            tokio::spawn(async move { s.audit_end(&st.db, "disconnected").await });
         }
     });
     Ok(sdp_created(format!("/api/v1/live/sessions/{sid}"), answer))

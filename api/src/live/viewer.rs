@@ -33,6 +33,38 @@ pub struct Session {
     pub camera: Arc<CameraLive>,
     pub started: Instant,
     pub pc: Arc<dyn PeerConnection>,
+    /// Who watches, for the audit event when the session ends by itself.
+    pub actor: crate::audit::Actor,
+    pub meta: crate::audit::RequestMeta,
+}
+
+impl Session {
+    /// Records `live.view.end` with the duration, in its own transaction
+    /// (for a session that ended without a request: the viewer went away).
+    pub async fn audit_end(&self, db: &sea_orm::DatabaseConnection, reason: &str) {
+        use sea_orm::TransactionTrait;
+        let secs = (self.started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+        let ev = crate::audit::Event {
+            actor: &self.actor,
+            action: "live.view.end",
+            target: Some(("camera", self.camera.id)),
+            outcome: "success",
+            details: serde_json::json!({
+                "session_id": self.id, "duration_secs": secs, "reason": reason
+            }),
+            meta: &self.meta,
+        };
+        let done = async {
+            let tx = db.begin().await?;
+            crate::db::scope_to_tenant(&tx, self.tenant).await?;
+            crate::audit::append(&tx, self.tenant, ev).await?;
+            tx.commit().await
+        };
+        if let Err(e) = done.await {
+            let id = self.id;
+            tracing::warn!(session.id = %id, error = %e, "could not audit a live view's end");
+        }
+    }
 }
 
 /// A negotiated viewer, not yet connected.
@@ -128,7 +160,7 @@ impl Pending {
                 },
                 s = state.changed() => {
                     let now = *state.borrow();
-                    if s.is_err() || matches!(now, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed | RTCPeerConnectionState::Disconnected) {
+                    if s.is_err() || gone(now) {
                         return Err(format!("connection {now}"));
                     }
                 }
@@ -155,4 +187,10 @@ impl Pending {
     async fn write(&self, pkt: rtc::rtp::Packet) -> Result<(), String> {
         self.track.write_rtp(pkt).await.map_err(|e| e.to_string())
     }
+}
+
+/// Whether a connection in state `s` will not carry video any more.
+fn gone(s: RTCPeerConnectionState) -> bool {
+    use RTCPeerConnectionState::{Closed, Disconnected, Failed};
+    matches!(s, Failed | Closed | Disconnected)
 }
