@@ -239,12 +239,16 @@ async fn bad_commits_write_nothing() {
     no_init["inits"] = json!([]);
     let mut foreign_key = body.clone();
     foreign_key["segments"][0]["key_id"] = json!(Uuid::new_v4());
+    let mut endless_gap = body.clone();
+    endless_gap["gaps"][0]["start"] = json!("0001-01-01T00:00:00Z");
+    endless_gap["gaps"][0]["end"] = json!("9999-01-01T00:00:00Z");
     for (what, bad) in [
         ("wrong id", wrong_id),
         ("end before start", backwards),
         ("sha256", bad_sha),
         ("missing init", no_init),
         ("unknown key", foreign_key),
+        ("endless gap", endless_gap),
     ] {
         let (status, res) = commit(&s, &bad).await;
         assert_eq!(status, 400, "{what}: {res}");

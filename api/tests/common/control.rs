@@ -19,7 +19,11 @@ impl TestApp {
         let mut cfg = Config::default();
         cfg.auth.key_dir = Some(self.key_dir.clone());
         let keys = KeySet::load_or_create(&self.key_dir).unwrap();
-        let state = actix_web::web::Data::new(AppState::new(self.db.clone(), cfg, keys));
+        // A fresh pool: connections the old server's worker runtimes opened
+        // died with those runtimes, as they would with the old process.
+        let url = format!("{}/{}", super::server_url(), self.db_name);
+        let db = argus_api::db::connect(&url).await.unwrap();
+        let state = actix_web::web::Data::new(AppState::new(db, cfg, keys));
         let server = argus_api::app::serve(state, listener, 1).unwrap();
         self.server = server.handle();
         tokio::spawn(server);

@@ -76,7 +76,13 @@ impl TestApp {
         tweak(&mut cfg);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(db.clone(), cfg, keys)
+        // The server gets its own pool: connections its worker runtime opens
+        // must not be handed to the test's runtime (they die with the
+        // worker, e.g. on `restart`).
+        let server_db = argus_api::db::connect(&format!("{}/{db_name}", server_url()))
+            .await
+            .unwrap();
+        let state = AppState::new(server_db, cfg, keys)
             .with_recording()
             .await
             .expect("recording (object storage, master key) set up");
