@@ -22,7 +22,7 @@ gst-inspect-1.0 rtph264pay >/dev/null 2>&1 || need_apt+=(gstreamer1.0-plugins-go
 gst-inspect-1.0 videotestsrc >/dev/null 2>&1 || need_apt+=(gstreamer1.0-plugins-base)
 command -v ffprobe >/dev/null || need_apt+=(ffmpeg)
 command -v python3 >/dev/null || need_apt+=(python3)
-/usr/bin/python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
+/usr/bin/python3 -c "import ensurepip" 2>/dev/null || need_apt+=(python3-venv)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "ensure-test-tools: installing ${need_apt[*]}" >&2
