@@ -253,7 +253,10 @@ async fn verify_names_the_altered_or_deleted_row() {
 
     // Alter event 4's details directly in the database.
     let tid = t.id;
-    let alter = format!("UPDATE audit_events SET details = '{{\"name\":\"forged\"}}' WHERE tenant_id = '{tid}' AND seq = 4");
+    let alter = format!(
+        "UPDATE audit_events SET details = '{{\"name\":\"forged\"}}' \
+         WHERE tenant_id = '{tid}' AND seq = 4"
+    );
     app.db.execute_unprepared(&alter).await.unwrap();
     let v = app.ok("get", "/api/v1/audit/verify", tok, None, 200).await;
     assert_eq!(v["ok"], false);

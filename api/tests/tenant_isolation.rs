@@ -218,8 +218,11 @@ async fn row_level_security_holds_without_the_application_scoping() {
 
     // Writing a row into another tenant is refused by the policy.
     let insert = format!(
-        "INSERT INTO sites (id, tenant_id, name, timezone, created_at) VALUES ('{}', '{}', 'x', 'UTC', now())",
-        Uuid::new_v4(), w.a.id);
+        "INSERT INTO sites (id, tenant_id, name, timezone, created_at) \
+         VALUES ('{}', '{}', 'x', 'UTC', now())",
+        Uuid::new_v4(),
+        w.a.id
+    );
     assert!(
         tx.execute_unprepared(&insert).await.is_err(),
         "insert into tenant A while scoped to B"

@@ -11,7 +11,7 @@ use crate::ingest::Keys;
 use crate::recorder;
 use crate::segment::RecorderEvent;
 use crate::state::{Cache, DataKey};
-use argus_core::wire::control::{CameraHealth, CameraState, RelayMessage};
+use argus_core::wire::control::{CameraHealth, RelayMessage};
 use argus_core::wire::{CameraConfig, RelayConfig};
 use argus_core::Secret;
 use std::collections::HashMap;
@@ -98,7 +98,7 @@ impl Cameras {
 }
 
 async fn camera_task(ctx: Context, camera: CameraConfig) {
-    let initial = connecting(camera.id);
+    let initial = CameraHealth::connecting(camera.id);
     ctx.health
         .lock()
         .expect("health lock")
@@ -112,19 +112,6 @@ async fn camera_task(ctx: Context, camera: CameraConfig) {
     let (health_tx, health_rx) = watch::channel(initial);
     let record = recorder::run(camera, credentials, ctx.events.clone(), health_tx);
     tokio::join!(record, forward_health(ctx, health_rx));
-}
-
-fn connecting(camera_id: Uuid) -> CameraHealth {
-    CameraHealth {
-        camera_id,
-        state: CameraState::Connecting,
-        bitrate_bps: 0,
-        last_frame_at: None,
-        codec: None,
-        width: None,
-        height: None,
-        error: None,
-    }
 }
 
 /// Waits until the camera's data key is known: the cached one, else one

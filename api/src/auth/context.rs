@@ -79,21 +79,28 @@ impl FromRequest for Auth {
     }
 }
 
+/// The request's `Authorization` header, if it is text.
+pub fn authorization(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+}
+
+/// The token of a `Bearer` credential; the scheme name is
+/// case-insensitive (RFC 9110 §11.1).
+pub fn bearer_token(header: Option<&str>) -> Option<&str> {
+    header
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}
+
 fn extract(req: &HttpRequest) -> ApiResult<Auth> {
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(|| ApiError::internal("no state"))?;
-    let header = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
-    // The scheme name is case-insensitive (RFC 9110 §11.1).
-    let bearer = header
-        .and_then(|h| h.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token)
-        .ok_or_else(ApiError::unauthenticated)?;
-    let claims = token::verify(&state.keys, &state.cfg.auth, bearer.trim())
+    let bearer = bearer_token(authorization(req)).ok_or_else(ApiError::unauthenticated)?;
+    let claims = token::verify(&state.keys, &state.cfg.auth, bearer)
         .ok_or_else(ApiError::unauthenticated)?;
 
     let span = tracing::Span::current();

@@ -7,9 +7,8 @@
 //! would do from the relay list.
 
 use crate::audit::{self, Actor, Event, RequestMeta};
-use crate::auth::session::{hash, random_token};
 use crate::entity::{camera, relay, site};
-use crate::routes::tenants;
+use crate::routes::{relays, tenants};
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
@@ -89,14 +88,9 @@ async fn attach_cameras(tx: &DatabaseTransaction, relay: &relay::Model) -> anyho
 }
 
 async fn reset_claim(tx: &DatabaseTransaction, relay: relay::Model) -> anyhow::Result<String> {
-    let code = random_token();
-    let mut active: relay::ActiveModel = relay.into();
-    active.status = Set("pending".into());
-    active.public_key = Set(None);
-    active.sealing_key = Set(None);
-    active.claim_code_hash = Set(Some(hash(&code)));
-    active.claim_expires_at = Set(Some(Utc::now() + Duration::hours(1)));
-    let relay = active.update(tx).await?;
+    let (relay, code, _) = relays::reissue_claim(tx, relay, Duration::hours(1))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     record(tx, &relay, "relay.claim_code").await?;
     Ok(code)
 }

@@ -56,10 +56,7 @@ impl FromRequest for RelayAuth {
             let state = req
                 .app_data::<Data<AppState>>()
                 .ok_or_else(|| ApiError::internal("no state"))?;
-            let header = req
-                .headers()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok());
+            let header = crate::auth::context::authorization(&req);
             let relay = authenticate(state, header).await?;
             let span = tracing::Span::current();
             span.record("tenant.id", tracing::field::display(relay.tenant_id));
@@ -74,11 +71,7 @@ impl FromRequest for RelayAuth {
 
 /// The relay an `Authorization` header authenticates, or 401.
 pub async fn authenticate(state: &AppState, header: Option<&str>) -> ApiResult<relay::Model> {
-    let token = header
-        .and_then(|h| h.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(ApiError::unauthenticated)?;
+    let token = crate::auth::context::bearer_token(header).ok_or_else(ApiError::unauthenticated)?;
     let id = relay_token::claimed_relay(token).ok_or_else(ApiError::unauthenticated)?;
 
     let relay = relay::Entity::find_by_id(id)

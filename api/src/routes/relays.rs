@@ -16,7 +16,8 @@ use actix_web::{web, HttpResponse};
 use argus_core::Permission::{RelaysRead, RelaysWrite};
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, ModelTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -184,15 +185,8 @@ pub async fn claim_code(
     }
 
     let was_enrolled = relay.public_key.is_some();
-    let code = random_token();
-    let mut active: relay::ActiveModel = relay.into();
-    active.status = Set("pending".into());
-    active.public_key = Set(None);
-    active.sealing_key = Set(None);
-    active.claim_code_hash = Set(Some(hash(&code)));
-    active.claim_expires_at = Set(Some(Utc::now() + Duration::hours(CLAIM_TTL_HOURS)));
-    let relay = active.update(&cx.tx).await?;
-    let cleared = clear_credentials(&cx, relay.id).await?;
+    let ttl = Duration::hours(CLAIM_TTL_HOURS);
+    let (relay, code, cleared) = reissue_claim(&cx.tx, relay, ttl).await?;
 
     let details = json!({ "replaces_enrolled": was_enrolled, "credentials_cleared": cleared });
     cx.audit("relay.claim_code", Some(("relay", relay.id)), details)
@@ -202,19 +196,36 @@ pub async fn claim_code(
     Ok(HttpResponse::Ok().json(json!({ "relay": relay, "claim_code": code })))
 }
 
-/// Clears the camera passwords sealed to `relay`'s old key; returns how many.
-async fn clear_credentials(cx: &TenantCx, relay: Uuid) -> ApiResult<u64> {
-    let done = camera::Entity::update_many()
+/// Puts `relay` back to `pending` with a new one-time claim code valid for
+/// `ttl`: its keys stop working and the camera passwords sealed to them
+/// are cleared. Returns the relay, the code and how many cameras lost
+/// their credentials. The caller audits and commits.
+pub async fn reissue_claim(
+    tx: &DatabaseTransaction,
+    relay: relay::Model,
+    ttl: Duration,
+) -> ApiResult<(relay::Model, String, u64)> {
+    let code = random_token();
+    let mut active: relay::ActiveModel = relay.into();
+    active.status = Set("pending".into());
+    active.public_key = Set(None);
+    active.sealing_key = Set(None);
+    active.claim_code_hash = Set(Some(hash(&code)));
+    active.claim_expires_at = Set(Some(Utc::now() + ttl));
+    let relay = active.update(tx).await?;
+
+    let cleared = camera::Entity::update_many()
         .col_expr(
             camera::Column::CredentialsSealed,
             Option::<String>::None.into(),
         )
-        .filter(camera::Column::TenantId.eq(cx.tenant))
-        .filter(camera::Column::RelayId.eq(relay))
+        .filter(camera::Column::TenantId.eq(relay.tenant_id))
+        .filter(camera::Column::RelayId.eq(relay.id))
         .filter(camera::Column::CredentialsSealed.is_not_null())
-        .exec(&cx.tx)
-        .await?;
-    Ok(done.rows_affected)
+        .exec(tx)
+        .await?
+        .rows_affected;
+    Ok((relay, code, cleared))
 }
 
 /// Removes a relay.

@@ -50,6 +50,22 @@ pub struct CameraHealth {
     pub error: Option<String>,
 }
 
+impl CameraHealth {
+    /// A camera whose source is being opened: nothing known yet.
+    pub fn connecting(camera_id: Uuid) -> Self {
+        Self {
+            camera_id,
+            state: CameraState::Connecting,
+            bitrate_bps: 0,
+            last_frame_at: None,
+            codec: None,
+            width: None,
+            height: None,
+            error: None,
+        }
+    }
+}
+
 /// A camera's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

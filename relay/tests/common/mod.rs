@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use argus_core::wire::control::{CameraHealth, CameraState};
+use argus_core::wire::control::CameraHealth;
 use argus_core::wire::CameraConfig;
 use argus_core::Secret;
 use argus_relay::recorder::{self, RecorderOptions};
@@ -52,16 +52,7 @@ pub struct Recording {
 /// Starts the recorder on `cam`.
 pub fn start(cam: CameraConfig, creds: Option<&str>, opts: RecorderOptions) -> Recording {
     let (tx, rx) = mpsc::channel(256);
-    let (htx, health) = watch::channel(CameraHealth {
-        camera_id: cam.id,
-        state: CameraState::Connecting,
-        bitrate_bps: 0,
-        last_frame_at: None,
-        codec: None,
-        width: None,
-        height: None,
-        error: None,
-    });
+    let (htx, health) = watch::channel(CameraHealth::connecting(cam.id));
     let creds = creds.map(|c| Secret::new(c.to_string()));
     let task = tokio::spawn(recorder::run_with(cam, creds, tx, htx, opts));
     Recording {
