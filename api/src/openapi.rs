@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi};
         sites::list, sites::create, sites::get, sites::update, sites::delete,
         cameras::list, cameras::create, cameras::get, cameras::update, cameras::delete,
         segments::list, segments::mp4,
-        live::whep, live::end, live::trickle,
+        live::whep, live::end, live::trickle, crate::live::stats::sessions,
         relays::list, relays::create, relays::get, relays::update, relays::delete, relays::claim_code,
         audit::list, audit::verify, audit::export,
     ),

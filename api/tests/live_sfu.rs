@@ -9,16 +9,18 @@
 mod common;
 #[path = "live/peers.rs"]
 mod peers;
+#[path = "live/viewing.rs"]
+mod viewing;
 
 use argus_core::wire::control::CloudMessage;
 use common::{recording, world, TestApp};
 use futures_util::StreamExt;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
+use viewing::{frames_within, has_sps, keyframe_start, post_sdp, watch};
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -81,139 +83,6 @@ async fn next_live(ws: &mut Ws, wait: Duration) -> Option<CloudMessage> {
         }
     }
     None
-}
-
-/// POSTs `body` as `ctype` to `path`; status, headers and body text.
-async fn post_sdp(
-    app: &TestApp,
-    path: &str,
-    token: &str,
-    ctype: &str,
-    body: String,
-) -> (u16, reqwest::header::HeaderMap, String) {
-    let url = if path.starts_with("http") {
-        path.to_string()
-    } else {
-        format!("{}{path}", app.base)
-    };
-    let res = app
-        .http
-        .post(url)
-        .bearer_auth(token)
-        .header("content-type", ctype)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let (status, headers) = (res.status().as_u16(), res.headers().clone());
-    (status, headers, res.text().await.unwrap())
-}
-
-struct Viewer {
-    peer: peers::Peer,
-    packets: tokio::sync::mpsc::UnboundedReceiver<peers::Received>,
-    session: String,
-    joined: Instant,
-}
-
-async fn watch(app: &TestApp, token: &str, camera: Uuid) -> Viewer {
-    let (mut peer, packets) = peers::viewer().await;
-    let offer = peer.offer().await;
-    let joined = Instant::now();
-    let path = format!("/api/v1/cameras/{camera}/whep");
-    let (status, headers, answer) = post_sdp(app, &path, token, "application/sdp", offer).await;
-    assert_eq!(status, 201, "WHEP: {answer}");
-    assert!(
-        answer.contains("profile-level-id=42e01f"),
-        "answer: {answer}"
-    );
-    let session = headers["location"].to_str().unwrap().to_string();
-    assert!(session.starts_with("/api/v1/live/sessions/"), "{session}");
-    peer.accept(answer).await;
-    Viewer {
-        peer,
-        packets,
-        session,
-        joined,
-    }
-}
-
-/// Whether an H.264 RTP payload starts a keyframe (SPS or IDR, alone, in
-/// a STAP-A, or as the first FU-A fragment). Written apart from the api's.
-fn keyframe_start(p: &[u8]) -> bool {
-    match p.first().map(|b| b & 0x1f) {
-        Some(5 | 7) => true,
-        Some(24) => p.get(3).is_some_and(|h| matches!(h & 0x1f, 5 | 7)),
-        Some(28) => p
-            .get(1)
-            .is_some_and(|f| f & 0x80 != 0 && matches!(f & 0x1f, 5 | 7)),
-        _ => false,
-    }
-}
-
-/// A received packet: arrival, RTP timestamp, payload.
-type Got = (Instant, u32, bytes::Bytes);
-
-/// Whether a payload carries an SPS (alone or first in a STAP-A).
-fn has_sps(p: &[u8]) -> bool {
-    match p.first().map(|b| b & 0x1f) {
-        Some(7) => true,
-        Some(24) => p.get(3).is_some_and(|h| h & 0x1f == 7),
-        _ => false,
-    }
-}
-
-impl Viewer {
-    /// Packets that already arrived, without waiting.
-    fn drain(&mut self) -> Vec<Got> {
-        let mut out = vec![];
-        while let Ok((at, p)) = self.packets.try_recv() {
-            out.push((at, p.header.timestamp, p.payload));
-        }
-        out
-    }
-
-    /// The first `n` packets as (arrival, RTP timestamp); asserts the first
-    /// starts a keyframe and the sequence numbers have no gap.
-    async fn receive(&mut self, n: usize) -> Vec<Got> {
-        let mut got: Vec<Got> = vec![];
-        let mut seq = 0u16;
-        while got.len() < n {
-            let wait = if got.is_empty() { 15 } else { 5 };
-            let (at, p) = timeout(Duration::from_secs(wait), self.packets.recv())
-                .await
-                .expect("video in time")
-                .unwrap();
-            if got.is_empty() {
-                let head = &p.payload[..p.payload.len().min(4)];
-                assert!(
-                    keyframe_start(&p.payload),
-                    "first packet not a keyframe: {head:02x?}"
-                );
-            } else {
-                assert_eq!(
-                    p.header.sequence_number,
-                    seq.wrapping_add(1),
-                    "sequence gap"
-                );
-            }
-            seq = p.header.sequence_number;
-            got.push((at, p.header.timestamp, p.payload));
-        }
-        got
-    }
-}
-
-/// Frames (distinct timestamps) that arrived within `span` of the first packet.
-fn frames_within(got: &[Got], span: Duration) -> usize {
-    let start = got[0].0;
-    let mut ts: Vec<u32> = got
-        .iter()
-        .filter(|(at, _, _)| *at - start <= span)
-        .map(|p| p.1)
-        .collect();
-    ts.dedup();
-    ts.len()
 }
 
 /// Publishes the simulated camera to `whip_url` until dropped.

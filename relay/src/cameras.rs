@@ -8,6 +8,7 @@
 
 use crate::cloud::Cloud;
 use crate::ingest::Keys;
+use crate::live::Taps;
 use crate::recorder;
 use crate::segment::RecorderEvent;
 use crate::state::{Cache, DataKey};
@@ -34,6 +35,13 @@ impl Task {
     }
 }
 
+impl Task {
+    /// Whether the task has ended on its own.
+    pub fn is_finished(&self) -> bool {
+        self.0.is_finished()
+    }
+}
+
 impl Drop for Task {
     fn drop(&mut self) {
         self.0.abort();
@@ -53,6 +61,8 @@ pub struct Context {
     pub to_cloud: mpsc::Sender<RelayMessage>,
     pub health: HealthMap,
     pub retry_max: Duration,
+    /// Each recorded camera's live tap (see [`crate::live`]).
+    pub taps: Taps,
 }
 
 /// The running cameras.
@@ -84,6 +94,9 @@ impl Cameras {
         let mut health = self.ctx.health.lock().expect("health lock");
         health.retain(|id, _| wanted.contains_key(id));
         drop(health);
+        let mut taps = self.ctx.taps.lock().expect("taps lock");
+        taps.retain(|id, _| wanted.contains_key(id));
+        drop(taps);
 
         for camera in &config.cameras {
             if self.running.contains_key(&camera.id) {
@@ -110,7 +123,20 @@ async fn camera_task(ctx: Context, camera: CameraConfig) {
         .as_deref()
         .and_then(|sealed| open_credentials(&ctx, sealed));
     let (health_tx, health_rx) = watch::channel(initial);
-    let record = recorder::run(camera, credentials, ctx.events.clone(), health_tx);
+    // A restarted camera keeps its tap, so a live push carries on.
+    let tap = ctx
+        .taps
+        .lock()
+        .expect("taps lock")
+        .entry(camera.id)
+        .or_default()
+        .clone();
+    let options = recorder::RecorderOptions {
+        live: Some(tap),
+        ..Default::default()
+    };
+    let events = ctx.events.clone();
+    let record = recorder::run_with(camera, credentials, events, health_tx, options);
     tokio::join!(record, forward_health(ctx, health_rx));
 }
 

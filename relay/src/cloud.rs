@@ -72,6 +72,57 @@ impl Cloud {
         &self.identity
     }
 
+    /// The cloud's base URL (no trailing slash).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The path of `url` if it is on this cloud (or already a path): the
+    /// relay's token goes to no other host.
+    pub fn same_origin_path(&self, url: &str) -> Option<String> {
+        let path = match url.strip_prefix(&self.base) {
+            Some(rest) => rest,
+            None if url.starts_with('/') && !url.starts_with("//") => url,
+            None => return None,
+        };
+        path.starts_with('/').then(|| path.to_string())
+    }
+
+    /// WHIP: `POST` an SDP offer to `path`; the session's path and the answer.
+    pub async fn whip_offer(
+        &self,
+        path: &str,
+        offer: String,
+    ) -> Result<(String, String), CloudError> {
+        let req = self
+            .post(path)
+            .header("content-type", "application/sdp")
+            .body(offer);
+        let resp = check("whip", send("whip", req).await?).await?;
+        let location = resp.headers().get("location").and_then(|v| v.to_str().ok());
+        let location = location.and_then(|l| self.same_origin_path(l));
+        let location = location.ok_or_else(|| CloudError::Status {
+            call: "whip",
+            status: 502,
+            code: "bad_location".into(),
+            message: "the WHIP answer has no usable Location".into(),
+        })?;
+        let answer = resp.text().await.map_err(|e| transport("whip", e))?;
+        Ok((location, answer))
+    }
+
+    /// WHIP: `DELETE` the session at `path`.
+    pub async fn whip_delete(&self, path: &str) -> Result<(), CloudError> {
+        let token = self.identity.token();
+        let req = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(token.expose());
+        check("whip_delete", send("whip_delete", req).await?)
+            .await
+            .map(drop)
+    }
+
     /// `GET /relay/v1/config`: the cameras to record.
     pub async fn config(&self) -> Result<RelayConfig, CloudError> {
         json("config", self.get("/relay/v1/config")).await

@@ -20,6 +20,7 @@ pub mod control;
 pub mod fmp4;
 pub mod identity;
 pub mod ingest;
+pub mod live;
 pub mod recorder;
 pub mod segment;
 pub mod segmenter;
@@ -62,6 +63,7 @@ async fn serve(opts: config::RelayOptions, identity: Arc<Identity>) -> anyhow::R
     let wake = Arc::new(Notify::new());
     let keys: ingest::Keys = Arc::new(RwLock::new(cache.keys()));
     let health = HealthMap::default();
+    let taps = live::Taps::default();
 
     let (events_tx, events_rx) = mpsc::channel(64);
     let (to_cloud_tx, to_cloud_rx) = mpsc::channel(64);
@@ -107,14 +109,17 @@ async fn serve(opts: config::RelayOptions, identity: Arc<Identity>) -> anyhow::R
         to_cloud: to_cloud_tx,
         health,
         retry_max: opts.retry_max(),
+        taps: taps.clone(),
     };
-    follow_cloud(Cameras::new(ctx), &cache, from_cloud).await
+    let live = live::Live::new(ctx.cloud.clone(), taps);
+    follow_cloud(Cameras::new(ctx), live, &cache, from_cloud).await
 }
 
 /// Applies every config the cloud sends (pushed or polled), starting from
 /// the cached one so a restart during a WAN outage records at once.
 async fn follow_cloud(
     mut cameras: Cameras,
+    mut live: live::Live,
     cache: &Cache,
     mut from_cloud: mpsc::Receiver<CloudMessage>,
 ) -> anyhow::Result<()> {
@@ -130,13 +135,15 @@ async fn follow_cloud(
                     tracing::warn!(error = %e, "could not cache the config");
                 }
                 cameras.apply(&config);
+                live.retain(|id| config.cameras.iter().any(|c| c.id == *id));
                 current = Some(config);
             }
             CloudMessage::Config(_) => {}
-            // TODO(#4): live view (WHIP push) is the live-view issue's.
-            CloudMessage::StartLive { camera_id, .. } | CloudMessage::StopLive { camera_id } => {
-                tracing::debug!(camera.id = %camera_id, "live view is not supported yet");
-            }
+            CloudMessage::StartLive {
+                camera_id,
+                whip_url,
+            } => live.start(camera_id, &whip_url),
+            CloudMessage::StopLive { camera_id } => live.stop(camera_id),
         }
     }
     anyhow::bail!("the cloud message channel closed")

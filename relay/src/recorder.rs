@@ -65,6 +65,8 @@ pub struct RecorderOptions {
     pub max_drift: Duration,
     /// The wall clock runs are anchored to.
     pub clock: WallClock,
+    /// Where frames go for live view while someone watches.
+    pub live: Option<crate::live::tap::Tap>,
 }
 
 impl Default for RecorderOptions {
@@ -75,6 +77,7 @@ impl Default for RecorderOptions {
             backoff_max: Duration::from_secs(30),
             max_drift: Duration::from_secs(5),
             clock: WallClock::default(),
+            live: None,
         }
     }
 }
@@ -226,6 +229,9 @@ impl Recorder {
                 recorded = true;
             }
             self.meter.add(frame.data.len());
+            if let Some(tap) = &self.opts.live {
+                tap.offer(source.params(), &frame);
+            }
             run = self.on_frame(run, source.params(), frame).await?;
             self.report_online(source.params());
         }

@@ -125,7 +125,11 @@ impl Conn {
             .await
             .map_err(|e| internal("marking online", e))?;
         self.since = Some(since);
-        self.push_config().await
+        self.push_config().await?;
+        self.state
+            .live
+            .relay_connected(&self.state.hub, self.relay.id);
+        Ok(())
     }
 
     /// The message loop.

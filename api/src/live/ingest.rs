@@ -66,6 +66,7 @@ pub async fn start(
 async fn forward(track: Arc<dyn TrackRemote>, cam: Arc<CameraLive>) {
     while let Some(evt) = track.poll().await {
         if let TrackRemoteEvent::OnRtpPacket(pkt) = evt {
+            cam.received.add(pkt.payload.len());
             cam.fanout.publish(pkt);
         }
     }

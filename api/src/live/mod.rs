@@ -15,6 +15,7 @@ pub mod peer;
 pub mod rewrite;
 pub mod routes;
 pub mod sdp;
+pub mod stats;
 pub mod viewer;
 
 use crate::control::Hub;
@@ -24,6 +25,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
+
+/// Where a relay pushes camera `id`: a path on the URL the relay reached
+/// the cloud with (so it goes through the same proxies as everything else).
+/// TODO(#4): with several api nodes, the home node's absolute URL.
+pub fn whip_path(id: Uuid) -> String {
+    format!("/relay/v1/cameras/{id}/whip")
+}
+
+fn start_live(camera_id: Uuid) -> CloudMessage {
+    CloudMessage::StartLive {
+        camera_id,
+        whip_url: whip_path(camera_id),
+    }
+}
 
 /// `[live]` in the config.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -60,7 +75,10 @@ struct CamState {
 pub struct CameraLive {
     pub id: Uuid,
     pub relay: Uuid,
+    pub tenant: Uuid,
     pub fanout: camera::Fanout,
+    /// What the ingests of this camera brought in.
+    pub received: stats::Counters,
     state: Mutex<CamState>,
 }
 
@@ -72,6 +90,12 @@ impl CameraLive {
     /// Viewers now attached.
     pub fn viewers(&self) -> usize {
         self.lock().viewers
+    }
+
+    /// `(viewers, push requested, current ingest)`.
+    pub fn summary(&self) -> (usize, bool, Option<Uuid>) {
+        let st = self.lock();
+        (st.viewers, st.requested, st.ingest.as_ref().map(|i| i.id))
     }
 
     /// Installs `new` as the ingest; returns the one it replaces.
@@ -111,40 +135,84 @@ impl Live {
         }
     }
 
-    /// The registry entry of camera `id` (pulled by `relay`), made if new.
-    pub fn camera(&self, id: Uuid, relay: Uuid) -> Arc<CameraLive> {
+    /// The registry entry of camera `id` of `tenant` (pulled by `relay`),
+    /// made if new.
+    pub fn camera(&self, id: Uuid, relay: Uuid, tenant: Uuid) -> Arc<CameraLive> {
         let mut cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());
         let cam = cams.entry(id).or_insert_with(|| {
             Arc::new(CameraLive {
                 id,
                 relay,
+                tenant,
                 fanout: Default::default(),
+                received: Default::default(),
                 state: Default::default(),
             })
         });
         cam.clone()
     }
 
+    /// The watched cameras of `tenant`.
+    pub fn cameras_of(&self, tenant: Uuid) -> Vec<Arc<CameraLive>> {
+        let cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());
+        cams.values()
+            .filter(|c| c.tenant == tenant)
+            .cloned()
+            .collect()
+    }
+
+    /// The viewer sessions of `tenant`.
+    pub fn sessions_of(&self, tenant: Uuid) -> Vec<Arc<viewer::Session>> {
+        let sessions = self.sessions_lock();
+        sessions
+            .values()
+            .filter(|s| s.tenant == tenant)
+            .cloned()
+            .collect()
+    }
+
     /// A viewer joined `cam`: asks the relay to push if nothing is coming.
-    /// Returns whether StartLive was sent.
-    pub fn viewer_joined(&self, hub: &Hub, cam: &CameraLive, whip_url: String) -> bool {
+    /// Returns whether StartLive was sent. A relay that is not connected
+    /// now is asked when it connects ([`Self::relay_connected`]).
+    pub fn viewer_joined(&self, hub: &Hub, cam: &CameraLive) -> bool {
         let mut st = cam.lock();
         st.viewers += 1;
         st.epoch += 1;
         if st.ingest.is_some() || st.requested {
             return false;
         }
-        let msg = CloudMessage::StartLive {
-            camera_id: cam.id,
-            whip_url,
-        };
-        st.requested = hub.send(cam.relay, msg);
+        st.requested = hub.send(cam.relay, start_live(cam.id));
         if !st.requested {
-            // TODO(#4): a relay that connects later is not asked again.
             let (camera, relay) = (cam.id, cam.relay);
-            tracing::warn!(camera.id = %camera, relay.id = %relay, "relay not connected: no live push");
+            tracing::warn!(camera.id = %camera, relay.id = %relay, "relay not connected: live push waits for it");
         }
         st.requested
+    }
+
+    /// Relay `relay` (re)connected: asks it again for each of its cameras
+    /// that someone watches (a push it still runs is not doubled: the
+    /// relay ignores a start for a camera it pushes). Returns how many.
+    pub fn relay_connected(&self, hub: &Hub, relay: Uuid) -> usize {
+        let cams: Vec<Arc<CameraLive>> = {
+            let cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());
+            cams.values()
+                .filter(|c| c.relay == relay)
+                .cloned()
+                .collect()
+        };
+        let mut asked = 0;
+        for cam in cams {
+            let mut st = cam.lock();
+            if st.viewers == 0 {
+                continue;
+            }
+            st.requested = hub.send(relay, start_live(cam.id));
+            asked += usize::from(st.requested);
+        }
+        if asked > 0 {
+            tracing::info!(relay.id = %relay, cameras = asked, "live pushes asked again");
+        }
+        asked
     }
 
     /// A viewer left `cam`; after the grace period with nobody watching,

@@ -53,16 +53,6 @@ fn sdp_created(location: String, answer: String) -> HttpResponse {
         .body(answer)
 }
 
-/// The WHIP URL a relay pushes camera `id` to, on the node it reached.
-fn whip_url(req: &HttpRequest, id: Uuid) -> String {
-    let info = req.connection_info();
-    format!(
-        "{}://{}/relay/v1/cameras/{id}/whip",
-        info.scheme(),
-        info.host()
-    )
-}
-
 /// WHIP: a relay starts pushing one of its cameras.
 pub async fn whip(
     state: web::Data<AppState>,
@@ -75,7 +65,12 @@ pub async fn whip(
     let offer = sdp_body(&req, &body, SDP)?;
     sdp::check_offer(&offer)?;
 
-    let live = state.live.camera(cam.id, relay.relay.id);
+    let live = state
+        .live
+        .camera(cam.id, relay.relay.id, relay.relay.tenant_id);
+    if live.viewers() == 0 {
+        return Err(ApiError::conflict("nobody is watching this camera live"));
+    }
     let (ingest_id, answer) = ingest::start(live, state.live.cfg.udp_addrs.clone(), offer)
         .await
         .map_err(|e| ApiError::invalid(format!("cannot answer the offer: {e}")))?;
@@ -91,7 +86,9 @@ pub async fn whip_delete(
 ) -> ApiResult<HttpResponse> {
     let (camera, ingest_id) = *path;
     let cam = crate::relay_api::relay_camera(&state.db, &relay.relay, camera).await?;
-    let live = state.live.camera(cam.id, relay.relay.id);
+    let live = state
+        .live
+        .camera(cam.id, relay.relay.id, relay.relay.tenant_id);
     let ingest = live
         .take_ingest(ingest_id)
         .ok_or_else(|| ApiError::not_found("ingest"))?;
@@ -130,13 +127,14 @@ pub async fn whep(
     let pending = viewer::negotiate(state.live.cfg.udp_addrs.clone(), offer)
         .await
         .map_err(|e| ApiError::invalid(format!("cannot answer the offer: {e}")))?;
-    let live = state.live.camera(cam.id, relay);
+    let live = state.live.camera(cam.id, relay, cx.tenant);
     let session = Arc::new(viewer::Session {
         id: Uuid::now_v7(),
         tenant: cx.tenant,
         owner: cx.actor.id,
         camera: live.clone(),
         started: Instant::now(),
+        sent: Default::default(),
         pc: pending.pc.clone(),
         actor: cx.actor.clone(),
         meta: cx.meta.clone(),
@@ -150,12 +148,10 @@ pub async fn whep(
     cx.commit().await?;
 
     state.live.add_session(session.clone());
-    state
-        .live
-        .viewer_joined(&state.hub, &live, whip_url(&req, cam.id));
+    state.live.viewer_joined(&state.hub, &live);
     let answer = pending.answer.clone();
     let (sid, st) = (session.id, state.clone());
-    pending.run(sid, live, move || {
+    pending.run(sid, live, session.sent.clone(), move || {
         if let Some(s) = st.live.remove_session(sid) {
             st.live.viewer_left(st.clone(), s.camera.clone());
             tokio::spawn(async move { s.audit_end(&st.db, "disconnected").await });

@@ -33,6 +33,8 @@ pub struct Session {
     pub camera: Arc<CameraLive>,
     pub started: Instant,
     pub pc: Arc<dyn PeerConnection>,
+    /// What this viewer was sent.
+    pub sent: Arc<super::stats::Counters>,
     /// Who watches, for the audit event when the session ends by itself.
     pub actor: crate::audit::Actor,
     pub meta: crate::audit::RequestMeta,
@@ -121,9 +123,15 @@ pub async fn negotiate(
 impl Pending {
     /// Feeds the viewer from `cam` once connected, until it disconnects;
     /// then calls `ended`.
-    pub fn run(self, session: Uuid, cam: Arc<CameraLive>, ended: impl FnOnce() + Send + 'static) {
+    pub fn run(
+        self,
+        session: Uuid,
+        cam: Arc<CameraLive>,
+        sent: Arc<super::stats::Counters>,
+        ended: impl FnOnce() + Send + 'static,
+    ) {
         tokio::spawn(async move {
-            if let Err(why) = self.feed(session, &cam).await {
+            if let Err(why) = self.feed(session, &cam, &sent).await {
                 tracing::debug!(session.id = %session, %why, "viewer ended");
             }
             cam.fanout.unsubscribe(session);
@@ -132,7 +140,12 @@ impl Pending {
         });
     }
 
-    async fn feed(&self, session: Uuid, cam: &CameraLive) -> Result<(), String> {
+    async fn feed(
+        &self,
+        session: Uuid,
+        cam: &CameraLive,
+        sent: &super::stats::Counters,
+    ) -> Result<(), String> {
         let mut state = self.state.clone();
         let up = state.wait_for(|s| {
             matches!(
@@ -150,12 +163,12 @@ impl Pending {
 
         let (gop, mut rx) = cam.fanout.subscribe(session);
         for pkt in gop {
-            self.write(rewriter.apply(pkt)).await?;
+            self.write(rewriter.apply(pkt), sent).await?;
         }
         loop {
             tokio::select! {
                 pkt = rx.recv() => match pkt {
-                    Some(pkt) => self.write(rewriter.apply(pkt)).await?,
+                    Some(pkt) => self.write(rewriter.apply(pkt), sent).await?,
                     None => return Err("fan-out closed".into()),
                 },
                 s = state.changed() => {
@@ -184,7 +197,12 @@ impl Pending {
             .ok_or_else(|| "no H.264 negotiated".to_string())
     }
 
-    async fn write(&self, pkt: rtc::rtp::Packet) -> Result<(), String> {
+    async fn write(
+        &self,
+        pkt: rtc::rtp::Packet,
+        sent: &super::stats::Counters,
+    ) -> Result<(), String> {
+        sent.add(pkt.payload.len());
         self.track.write_rtp(pkt).await.map_err(|e| e.to_string())
     }
 }

@@ -81,6 +81,7 @@ route_table! {
     get "/api/v1/cameras/{id}/segments" => segments::list;
     get "/api/v1/cameras/{id}/segments/{segment_id}/mp4" => segments::mp4;
     post "/api/v1/cameras/{id}/whep" => live::whep;
+    get "/api/v1/live/sessions" => crate::live::stats::sessions;
     delete "/api/v1/live/sessions/{id}" => live::end;
     patch "/api/v1/live/sessions/{id}" => live::trickle;
 

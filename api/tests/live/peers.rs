@@ -2,6 +2,8 @@
 //! client would be: a WHIP publisher sending the simulated camera's real
 //! H.264, and WHEP viewers recording every RTP packet they receive.
 
+#![allow(dead_code)] // shared by several test binaries, each using a part
+
 use async_trait::async_trait;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp_transceiver::rtp_sender::{

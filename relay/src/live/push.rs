@@ -1,0 +1,161 @@
+//! One camera's live push, from start-live until stop-live: subscribe to
+//! the camera's tap, wait for a keyframe, offer over WHIP, forward frames;
+//! on a failure (the cloud restarting, the network dropping, the camera
+//! going away for a while) try again with capped backoff.
+//!
+//! Invariants: a push starts every connection at a keyframe; it ends for
+//! good only when told to stop, when the cloud refuses it for a reason
+//! retrying cannot fix (camera unknown, nobody watching), or when the
+//! camera is not H.264; on every end it says `DELETE` to the cloud.
+
+use super::tap::{LiveFrame, Tap};
+use super::whip::{self, Publisher};
+use super::LiveError;
+use crate::cloud::Cloud;
+use crate::segment::Codec;
+use std::time::Duration;
+use tokio::sync::watch;
+use uuid::Uuid;
+use webrtc::peer_connection::RTCPeerConnectionState;
+
+const BACKOFF_MIN: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// A frame's duration when the timestamps say nothing sensible (25 fps).
+const DEFAULT_FRAME: Duration = Duration::from_millis(40);
+
+/// How one connection attempt ended.
+enum Outcome {
+    Stopped,
+    /// Retrying cannot help; the reason was logged.
+    Final,
+    Failed(LiveError),
+}
+
+/// Pushes `camera` to `path` on the cloud until `stop` turns true.
+pub async fn run(
+    cloud: Cloud,
+    camera: Uuid,
+    path: String,
+    tap: Tap,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut delay = BACKOFF_MIN;
+    loop {
+        let outcome = attempt(&cloud, &path, &tap, &mut stop).await;
+        tap.unsubscribe();
+        let error = match outcome {
+            Outcome::Stopped | Outcome::Final => break,
+            Outcome::Failed(e) => e,
+        };
+
+        let retry_in_ms = delay.as_millis() as u64;
+        tracing::warn!(error = %error, retry_in_ms, "live push interrupted");
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        delay = (delay * 2).min(BACKOFF_MAX);
+    }
+    tracing::info!(camera.id = %camera, "live push ended");
+}
+
+/// One connection: from the next keyframe until it fails or is stopped.
+async fn attempt(
+    cloud: &Cloud,
+    path: &str,
+    tap: &Tap,
+    stop: &mut watch::Receiver<bool>,
+) -> Outcome {
+    let mut frames = tap.subscribe();
+    let first = tokio::select! {
+        f = frames.recv() => f,
+        _ = stop.wait_for(|s| *s) => return Outcome::Stopped,
+    };
+    let Some(first) = first else {
+        return Outcome::Failed(LiveError::NoFrames);
+    };
+    if first.codec != Codec::H264 {
+        tracing::warn!(
+            codec = first.codec.as_str(),
+            "live view needs H.264: this camera sends H.265 (use its H.264 substream)"
+        );
+        return Outcome::Final;
+    }
+
+    let publisher = tokio::select! {
+        p = whip::connect(cloud, path) => p,
+        _ = stop.wait_for(|s| *s) => return Outcome::Stopped,
+    };
+    let publisher = match publisher {
+        Ok(p) => p,
+        Err(e) if e.is_permanent() => {
+            tracing::warn!(error = %e, "the cloud refused the live push");
+            return Outcome::Final;
+        }
+        Err(e) => return Outcome::Failed(e),
+    };
+    tracing::info!("live push connected");
+
+    let outcome = forward(&publisher, first, &mut frames, stop).await;
+    publisher.close(cloud).await;
+    outcome
+}
+
+/// Sends frames until the connection fails, the tap closes or `stop`.
+async fn forward(
+    publisher: &Publisher,
+    first: LiveFrame,
+    frames: &mut tokio::sync::mpsc::Receiver<LiveFrame>,
+    stop: &mut watch::Receiver<bool>,
+) -> Outcome {
+    let mut state = publisher.state.clone();
+    let mut last_pts = first.pts;
+    let mut next = Some(first);
+    loop {
+        if let Some(frame) = next.take() {
+            let duration = frame_duration(last_pts, frame.pts);
+            last_pts = frame.pts;
+            if let Err(e) = publisher.send(frame.data, duration).await {
+                return Outcome::Failed(e);
+            }
+        }
+
+        tokio::select! {
+            f = frames.recv() => match f {
+                Some(f) => next = Some(f),
+                None => return Outcome::Failed(LiveError::NoFrames),
+            },
+            _ = stop.wait_for(|s| *s) => return Outcome::Stopped,
+            _ = state.wait_for(ended) => return Outcome::Failed(LiveError::NotConnected),
+        }
+    }
+}
+
+fn ended(s: &RTCPeerConnectionState) -> bool {
+    matches!(
+        s,
+        RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
+    )
+}
+
+/// The time since the previous frame, or 40 ms when the timestamps jumped.
+fn frame_duration(prev_pts: i64, pts: i64) -> Duration {
+    let ticks = pts - prev_pts;
+    match ticks {
+        900..=90_000 => Duration::from_micros(ticks as u64 * 1_000_000 / 90_000),
+        _ => DEFAULT_FRAME,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_durations_follow_the_camera_and_survive_jumps() {
+        assert_eq!(frame_duration(0, 3600), Duration::from_millis(40));
+        assert_eq!(frame_duration(0, 3000), Duration::from_micros(33_333));
+        assert_eq!(frame_duration(5_000_000, 0), DEFAULT_FRAME);
+        assert_eq!(frame_duration(0, 0), DEFAULT_FRAME);
+    }
+}

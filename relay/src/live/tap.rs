@@ -1,0 +1,99 @@
+//! The live tap of one camera: where its recorder hands frames to a live
+//! push while someone watches.
+//!
+//! Invariants: with nobody subscribed, [`Tap::offer`] costs one atomic load
+//! and copies nothing; the recorder never waits on a push (a full queue
+//! drops the frame and every frame after it until the next keyframe, so the
+//! push always resumes on a decodable picture).
+
+use crate::segment::Codec;
+use crate::source::{Frame, VideoParams};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// Frames queued for a push before the tap starts dropping (~2 s at 25 fps).
+const QUEUE: usize = 50;
+
+/// One picture for a live push.
+#[derive(Clone, Debug)]
+pub struct LiveFrame {
+    pub codec: Codec,
+    pub is_key: bool,
+    /// Presentation time, 90 kHz.
+    pub pts: i64,
+    /// Annex B (start codes); a keyframe carries its parameter sets.
+    pub data: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Inner {
+    on: AtomicBool,
+    queue: Mutex<Option<mpsc::Sender<LiveFrame>>>,
+    /// A frame was dropped: skip until the next keyframe.
+    resync: AtomicBool,
+}
+
+/// Cheap to clone; the recorder and the push share one.
+#[derive(Clone, Default)]
+pub struct Tap(Arc<Inner>);
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tap").field("on", &self.is_on()).finish()
+    }
+}
+
+impl Tap {
+    /// Starts a subscription (replacing any older one); frames arrive on
+    /// the receiver, starting at the next keyframe.
+    pub fn subscribe(&self) -> mpsc::Receiver<LiveFrame> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        *self.lock() = Some(tx);
+        self.0.resync.store(true, Ordering::Relaxed);
+        self.0.on.store(true, Ordering::Release);
+        rx
+    }
+
+    /// Ends the subscription; the recorder stops copying frames.
+    pub fn unsubscribe(&self) {
+        self.0.on.store(false, Ordering::Release);
+        *self.lock() = None;
+    }
+
+    /// Whether a push is subscribed.
+    pub fn is_on(&self) -> bool {
+        self.0.on.load(Ordering::Acquire)
+    }
+
+    /// Called by the recorder for every frame, with the parameters that decode it.
+    pub fn offer(&self, params: &VideoParams, frame: &Frame) {
+        if !self.is_on() {
+            return;
+        }
+        if self.0.resync.load(Ordering::Relaxed) {
+            if !frame.is_key {
+                return;
+            }
+            self.0.resync.store(false, Ordering::Relaxed);
+        }
+
+        let live = LiveFrame {
+            codec: params.info.codec,
+            is_key: frame.is_key,
+            pts: frame.pts,
+            data: super::annexb::from_avcc(&frame.data, frame.is_key, params),
+        };
+        let full = match self.lock().as_ref() {
+            Some(tx) => tx.try_send(live).is_err(),
+            None => false,
+        };
+        if full {
+            self.0.resync.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<mpsc::Sender<LiveFrame>>> {
+        self.0.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

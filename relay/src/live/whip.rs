@@ -1,0 +1,239 @@
+//! The WHIP client (RFC 9725): one send-only H.264 peer connection from the
+//! relay to the cloud's SFU, built with the `webrtc` crate.
+//!
+//! The offer goes out complete (all candidates gathered: no trickle), with
+//! the relay's signed token; media flows over DTLS-SRTP from a UDP socket
+//! on the interface that routes to the cloud. Invariant: a [`Publisher`]
+//! that is dropped without [`Publisher::close`] still closes its connection
+//! (the cloud then sees the ingest fail), but only `close` tells the cloud
+//! at once with a `DELETE`.
+
+use super::LiveError;
+use crate::cloud::Cloud;
+use async_trait::async_trait;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState,
+    RTCPeerConnectionState, RTCSessionDescription, Registry,
+};
+
+/// What the relay offers: H.264 packetization mode 1. The profile id only
+/// names what the SFU advertises on; the camera's stream goes as it is.
+const FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connected push.
+pub struct Publisher {
+    pc: Arc<dyn PeerConnection>,
+    track: Arc<TrackLocalStaticSample>,
+    ssrc: u32,
+    payload_type: u8,
+    /// The session's URL path on the cloud (the WHIP `Location`).
+    location: String,
+    pub state: watch::Receiver<RTCPeerConnectionState>,
+}
+
+struct Handler {
+    gathered: watch::Sender<bool>,
+    state: watch::Sender<RTCPeerConnectionState>,
+}
+
+#[async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, s: RTCIceGatheringState) {
+        if s == RTCIceGatheringState::Complete {
+            let _ = self.gathered.send(true);
+        }
+    }
+
+    async fn on_connection_state_change(&self, s: RTCPeerConnectionState) {
+        tracing::debug!(state = %s, "live push connection state");
+        let _ = self.state.send(s);
+    }
+}
+
+/// Offers to `path` on the cloud and waits until media can flow.
+pub async fn connect(cloud: &Cloud, path: &str) -> Result<Publisher, LiveError> {
+    let bind = super::route::local_udp_addr(cloud.base()).await?;
+    let (pc, mut gathered, mut state) = peer(bind).await?;
+    let ssrc = rand::random::<u32>();
+    let track = Arc::new(TrackLocalStaticSample::new(Instant::now(), track(ssrc))?);
+    pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+
+    let offer = pc.create_offer(None).await?;
+    pc.set_local_description(offer).await?;
+    let _ = tokio::time::timeout(GATHER_TIMEOUT, gathered.wait_for(|g| *g)).await;
+    let offer = pc.local_description().await.ok_or(LiveError::NoOffer)?.sdp;
+
+    let (location, answer) = match cloud.whip_offer(path, offer).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            let _ = pc.close().await;
+            return Err(e.into());
+        }
+    };
+    let mut publisher = Publisher {
+        payload_type: 0,
+        pc,
+        track,
+        ssrc,
+        location,
+        state: state.clone(),
+    };
+    if let Err(e) = publisher.start(answer, &mut state).await {
+        publisher.close(cloud).await;
+        return Err(e);
+    }
+    Ok(publisher)
+}
+
+impl Publisher {
+    async fn start(
+        &mut self,
+        answer: String,
+        state: &mut watch::Receiver<RTCPeerConnectionState>,
+    ) -> Result<(), LiveError> {
+        let answer = RTCSessionDescription::answer(answer)?;
+        self.pc.set_remote_description(answer).await?;
+        let up = state.wait_for(|s| {
+            matches!(
+                s,
+                RTCPeerConnectionState::Connected
+                    | RTCPeerConnectionState::Failed
+                    | RTCPeerConnectionState::Closed
+            )
+        });
+        let connected = match tokio::time::timeout(CONNECT_TIMEOUT, up).await {
+            Ok(Ok(s)) => *s == RTCPeerConnectionState::Connected,
+            _ => false,
+        };
+        if !connected {
+            return Err(LiveError::NotConnected);
+        }
+        self.payload_type = negotiated_pt(&self.pc).await?;
+        Ok(())
+    }
+
+    /// Sends one Annex B access unit lasting `duration`.
+    pub async fn send(&self, data: Vec<u8>, duration: Duration) -> Result<(), LiveError> {
+        let sample = rtc::media::Sample {
+            data: data.into(),
+            timestamp: std::time::Instant::now(),
+            duration,
+            packet_timestamp: 0,
+            prev_dropped_packets: 0,
+            prev_padding_packets: 0,
+        };
+        let track = &self.track;
+        track
+            .write_sample(self.ssrc, self.payload_type, &sample, &[])
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the push: `DELETE` on the session, then the connection.
+    pub async fn close(self, cloud: &Cloud) {
+        if let Err(e) = cloud.whip_delete(&self.location).await {
+            tracing::debug!(error = %e, "ending the live push session");
+        }
+        let _ = self.pc.close().await;
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        let pc = self.pc.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = pc.close().await;
+            });
+        }
+    }
+}
+
+type Peer = (
+    Arc<dyn PeerConnection>,
+    watch::Receiver<bool>,
+    watch::Receiver<RTCPeerConnectionState>,
+);
+
+async fn peer(bind: String) -> Result<Peer, LiveError> {
+    let mut me = MediaEngine::default();
+    me.register_codec(h264(), RtpCodecKind::Video)?;
+    let registry = register_default_interceptors(Registry::new(), &mut me)?;
+    let (gathered_tx, gathered) = watch::channel(false);
+    let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
+    let handler = Arc::new(Handler {
+        gathered: gathered_tx,
+        state: state_tx,
+    });
+
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(me)
+        .with_interceptor_registry(registry)
+        .with_handler(handler)
+        .with_udp_addrs(vec![bind])
+        .build()
+        .await?;
+    Ok((Arc::new(pc), gathered, state))
+}
+
+fn codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: "video/H264".into(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: FMTP.into(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn h264() -> rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters {
+    rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters {
+        rtp_codec: codec(),
+        payload_type: 102,
+    }
+}
+
+fn track(ssrc: u32) -> MediaStreamTrack {
+    let coding = RTCRtpEncodingParameters {
+        rtp_coding_parameters: RTCRtpCodingParameters {
+            ssrc: Some(ssrc),
+            ..Default::default()
+        },
+        codec: codec(),
+        ..Default::default()
+    };
+    let id = format!("argus-{ssrc:08x}");
+    MediaStreamTrack::new(
+        id.clone(),
+        id,
+        "camera".into(),
+        RtpCodecKind::Video,
+        vec![coding],
+    )
+}
+
+/// The H.264 payload type the answer settled on.
+async fn negotiated_pt(pc: &Arc<dyn PeerConnection>) -> Result<u8, LiveError> {
+    let sender = pc.get_senders().await.into_iter().next();
+    let sender = sender.ok_or(LiveError::NotConnected)?;
+    let params = sender.get_parameters().await?;
+    let h264 = params
+        .rtp_parameters
+        .codecs
+        .iter()
+        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("video/h264"));
+    h264.map(|c| c.payload_type).ok_or(LiveError::NoH264)
+}
