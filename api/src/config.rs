@@ -178,6 +178,7 @@ const SECRET_VARS: &[&str] = &[
     "demo_admin_password",
     "keys__master_key",
     "storage__secret_access_key",
+    "live__turn_secret",
 ];
 
 fn is_secret_var(key: &str) -> bool {

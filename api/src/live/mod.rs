@@ -10,6 +10,7 @@
 
 pub mod camera;
 pub mod h264;
+pub mod ice;
 pub mod ingest;
 pub mod peer;
 pub mod rewrite;
@@ -49,6 +50,15 @@ pub struct LiveConfig {
     /// Local UDP addresses the SFU's connections bind (port 0: any). A
     /// wildcard binds every non-loopback interface. Default `127.0.0.1:0`.
     pub udp_addrs: Vec<String>,
+    /// STUN servers offered to viewers (`stun:host:port`). Default none.
+    pub stun_urls: Vec<String>,
+    /// TURN servers offered to viewers (`turn:host:port?transport=udp`),
+    /// with credentials from `turn_secret`; none without a secret.
+    pub turn_urls: Vec<String>,
+    /// The TURN server's shared secret (`ARGUS_LIVE__TURN_SECRET`).
+    pub turn_secret: Option<argus_core::Secret<String>>,
+    /// How long a viewer's TURN credentials are valid. Default 3600.
+    pub turn_ttl_secs: u64,
 }
 
 impl Default for LiveConfig {
@@ -56,6 +66,10 @@ impl Default for LiveConfig {
         Self {
             grace_secs: 10,
             udp_addrs: vec!["127.0.0.1:0".into()],
+            stun_urls: vec![],
+            turn_urls: vec![],
+            turn_secret: None,
+            turn_ttl_secs: 3600,
         }
     }
 }

@@ -157,7 +157,15 @@ pub async fn whep(
             tokio::spawn(async move { s.audit_end(&st.db, "disconnected").await });
         }
     });
-    Ok(sdp_created(format!("/api/v1/live/sessions/{sid}"), answer))
+    let mut res = sdp_created(format!("/api/v1/live/sessions/{sid}"), answer);
+    let now = chrono::Utc::now().timestamp();
+    for link in super::ice::links(&state.live.cfg, sid, now) {
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&link) {
+            res.headers_mut()
+                .append(actix_web::http::header::LINK, value);
+        }
+    }
+    Ok(res)
 }
 
 /// The caller's session `id`, or 404.
