@@ -76,6 +76,10 @@ pub fn serve(
     listener: TcpListener,
     workers: usize,
 ) -> std::io::Result<actix_web::dev::Server> {
+    if let Some(me) = state.live.cfg.node_url.clone() {
+        let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
+        tokio::spawn(crate::live::nodes::run(weak, me));
+    }
     let config = configure(state);
     let server = HttpServer::new(move || {
         App::new()

@@ -10,124 +10,37 @@ mod common;
 mod peers;
 #[path = "live/viewing.rs"]
 mod viewing;
+#[path = "live/with_relay.rs"]
+mod with_relay;
 
-use argus_core::Secret;
-use common::{recording, world, TestApp};
-use serde_json::{json, Value};
+use common::TestApp;
+use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use uuid::Uuid;
 use viewing::watch;
-
-/// 25 fps, a keyframe every 4 s, as the test asks.
-const SIM: &str = "sim://live-relay?fps=25&size=320x240&gop=100";
+use with_relay::{camera_stats, end, start_relay, wait_camera, Shared, Site};
 
 struct Scene {
     app: TestApp,
-    token: String,
-    camera: Uuid,
+    site: Site,
     dir: PathBuf,
     relay: JoinHandle<anyhow::Result<()>>,
 }
 
 async fn scene(slug: &str) -> Scene {
-    let storage = recording::storage_config();
-    let app = TestApp::start_with(|c| {
-        c.storage = Some(storage);
-        let key = argus_core::envelope::random_key();
-        c.keys.master_key = Some(argus_api::keys::encode_key(&key));
-        c.live.grace_secs = 1;
-    })
-    .await;
-    let tenant = world::tenant(&app, slug).await;
-    let token = tenant.admin_token.clone();
-    let site = tenant.sites[0];
-    let body = json!({ "site_id": site, "name": "live relay" });
-    let r = app
-        .ok("post", "/api/v1/relays", &token, Some(body), 201)
-        .await;
-    let code = r["claim_code"].as_str().unwrap().to_string();
-    let body =
-        json!({ "site_id": site, "name": "sim", "source_url": SIM, "relay_id": r["relay"]["id"] });
-    let cam = app
-        .ok("post", "/api/v1/cameras", &token, Some(body), 201)
-        .await;
-    let camera = cam["id"].as_str().unwrap().parse().unwrap();
-
-    let dir = std::env::temp_dir().join(format!("argus-live-relay-{}", Uuid::new_v4()));
-    let relay = start_relay(&app, &dir, Some(code));
-    let s = Scene {
+    let shared = Shared::new();
+    let app = TestApp::start_with(|c| shared.apply(c)).await;
+    let site = with_relay::site(&app, slug).await;
+    let dir = with_relay::relay_dir();
+    let relay = start_relay(&app.base, &dir, Some(site.claim_code.clone()));
+    with_relay::wait_online(&app, &site).await;
+    Scene {
         app,
-        token,
-        camera,
+        site,
         dir,
         relay,
-    };
-    s.wait_camera_online().await;
-    s
-}
-
-fn start_relay(
-    app: &TestApp,
-    dir: &PathBuf,
-    code: Option<String>,
-) -> JoinHandle<anyhow::Result<()>> {
-    let mut opts = argus_relay::config::RelayOptions::new(&app.base, dir);
-    opts.claim_code = code.map(Secret::new);
-    opts.retry_max_secs = 1;
-    tokio::spawn(argus_relay::run(opts))
-}
-
-impl Scene {
-    async fn wait_camera_online(&self) {
-        let path = format!("/api/v1/cameras/{}", self.camera);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let cam = self.app.ok("get", &path, &self.token, None, 200).await;
-            if cam["health_state"] == "online" {
-                return;
-            }
-            assert!(Instant::now() < deadline, "camera never online: {cam}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    async fn stats(&self) -> Value {
-        let path = "/api/v1/live/sessions";
-        self.app.ok("get", path, &self.token, None, 200).await
-    }
-
-    /// This camera's entry in the SFU's stats (null when not watched).
-    async fn camera_stats(&self) -> Value {
-        let stats = self.stats().await;
-        let cams = stats["cameras"].as_array().cloned().unwrap_or_default();
-        let id = self.camera.to_string();
-        cams.into_iter()
-            .find(|c| c["camera_id"] == id.as_str())
-            .unwrap_or(Value::Null)
-    }
-
-    /// Polls the camera's stats until `done` holds.
-    async fn wait_camera(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let c = self.camera_stats().await;
-            if done(&c) {
-                return c;
-            }
-            assert!(Instant::now() < deadline, "never {what}: {c}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    async fn end(&self, session: &str) {
-        let (status, body) = self
-            .app
-            .call("delete", session, Some(&self.token), None)
-            .await;
-        assert_eq!(status.as_u16(), 204, "{body}");
     }
 }
 
@@ -141,13 +54,14 @@ impl Drop for Scene {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_relay_pushes_on_demand_to_one_ingest_for_three_viewers_and_stops_after() {
     let s = scene("live-relay-a").await;
-    let idle = s.camera_stats().await;
+    let (app, base, site) = (&s.app, s.app.base.as_str(), &s.site);
+    let idle = camera_stats(app, base, site).await;
     assert!(
         idle.is_null() || idle["ingest_id"].is_null(),
         "an ingest before any viewer: {idle}"
     );
 
-    let mut first = watch(&s.app, &s.token, s.camera).await;
+    let mut first = watch(app, &site.token, site.camera).await;
     first.peer.connected().await;
     let got = first.receive(60).await;
     let mut stamps: Vec<u32> = got.iter().map(|p| p.1).collect();
@@ -157,26 +71,24 @@ async fn the_relay_pushes_on_demand_to_one_ingest_for_three_viewers_and_stops_af
         "whole frames flow, not one picture: {}",
         stamps.len()
     );
-    let cam = s
-        .wait_camera("pushed", |c| c["ingest_id"].is_string())
-        .await;
+    let cam = wait_camera(app, base, site, "pushed", |c| c["ingest_id"].is_string()).await;
     let ingest = cam["ingest_id"].clone();
 
     let mut more = vec![];
     for _ in 0..2 {
-        more.push(watch(&s.app, &s.token, s.camera).await);
+        more.push(watch(app, &site.token, site.camera).await);
     }
     for v in &mut more {
         v.peer.connected().await;
         v.receive(60).await;
     }
-    let cam = s.camera_stats().await;
+    let cam = camera_stats(app, base, site).await;
     assert_eq!(cam["viewers"], 3, "{cam}");
     assert_eq!(
         cam["ingest_id"], ingest,
         "a second ingest for the same camera: {cam}"
     );
-    let stats = s.stats().await;
+    let stats = with_relay::stats(app, base, site).await;
     let sessions = stats["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 3, "{stats}");
     assert!(
@@ -187,20 +99,17 @@ async fn the_relay_pushes_on_demand_to_one_ingest_for_three_viewers_and_stops_af
     );
 
     for v in std::iter::once(&first).chain(&more) {
-        s.end(&v.session).await;
+        end(app, base, site, &v.session).await;
     }
-    let cam = s
-        .wait_camera("stopped", |c| {
-            c["ingest_id"].is_null() && c["push_requested"] == false
-        })
-        .await;
+    let stopped = |c: &serde_json::Value| c["ingest_id"].is_null() && c["push_requested"] == false;
+    let cam = wait_camera(app, base, site, "stopped", stopped).await;
     assert_eq!(cam["viewers"], 0, "{cam}");
 
     // Nobody watches: the relay does not start again, nothing more arrives.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let before = s.camera_stats().await;
+    let before = camera_stats(app, base, site).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = s.camera_stats().await;
+    let after = camera_stats(app, base, site).await;
     assert!(
         after["ingest_id"].is_null(),
         "the relay pushed again: {after}"
@@ -209,30 +118,28 @@ async fn the_relay_pushes_on_demand_to_one_ingest_for_three_viewers_and_stops_af
         before["packets_received"], after["packets_received"],
         "{after}"
     );
-    assert_eq!(s.stats().await["sessions"], json!([]), "leaked sessions");
+    let sessions = with_relay::stats(app, base, site).await["sessions"].clone();
+    assert_eq!(sessions, json!([]), "leaked sessions");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_relay_killed_during_live_view_comes_back_and_the_view_resumes() {
     let mut s = scene("live-relay-b").await;
-    let mut viewer = watch(&s.app, &s.token, s.camera).await;
+    let base = s.app.base.clone();
+    let mut viewer = watch(&s.app, &s.site.token, s.site.camera).await;
     viewer.peer.connected().await;
     viewer.receive(30).await;
-    let cam = s
-        .wait_camera("pushed", |c| c["ingest_id"].is_string())
-        .await;
+    let pushed = |c: &serde_json::Value| c["ingest_id"].is_string();
+    let cam = wait_camera(&s.app, &base, &s.site, "pushed", pushed).await;
     let old_ingest = cam["ingest_id"].clone();
 
     // As kill -9 would: every task of the relay dies at once.
     s.relay.abort();
     let _ = (&mut s.relay).await;
-    s.relay = start_relay(&s.app, &s.dir, None);
+    s.relay = start_relay(&base, &s.dir, None);
 
-    let cam = s
-        .wait_camera("pushed again", |c| {
-            c["ingest_id"].is_string() && c["ingest_id"] != old_ingest
-        })
-        .await;
+    let again = |c: &serde_json::Value| c["ingest_id"].is_string() && c["ingest_id"] != old_ingest;
+    let cam = wait_camera(&s.app, &base, &s.site, "pushed again", again).await;
     assert_eq!(cam["viewers"], 1, "{cam}");
     viewer.drain();
     let mut fresh = 0;
@@ -247,7 +154,11 @@ async fn a_relay_killed_during_live_view_comes_back_and_the_view_resumes() {
         fresh += 1;
     }
 
-    s.end(&viewer.session).await;
-    s.wait_camera("stopped", |c| c["ingest_id"].is_null()).await;
-    assert_eq!(s.stats().await["sessions"], json!([]), "leaked sessions");
+    end(&s.app, &base, &s.site, &viewer.session).await;
+    wait_camera(&s.app, &base, &s.site, "stopped", |c| {
+        c["ingest_id"].is_null()
+    })
+    .await;
+    let sessions = with_relay::stats(&s.app, &base, &s.site).await["sessions"].clone();
+    assert_eq!(sessions, json!([]), "leaked sessions");
 }

@@ -15,6 +15,7 @@ mod m20261203_000004_row_level_security;
 mod m20261203_000005_grant_revocation;
 mod m20261204_000006_recording;
 mod m20261204_000007_health;
+mod m20261204_000008_live_homes;
 
 pub use m20261203_000004_row_level_security::{APP_ROLE, TENANT_SETTING};
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_grant_revocation::Migration),
             Box::new(m20261204_000006_recording::Migration),
             Box::new(m20261204_000007_health::Migration),
+            Box::new(m20261204_000008_live_homes::Migration),
         ]
     }
 }

@@ -77,30 +77,44 @@ impl Cloud {
         &self.base
     }
 
-    /// The path of `url` if it is on this cloud (or already a path): the
-    /// relay's token goes to no other host.
-    pub fn same_origin_path(&self, url: &str) -> Option<String> {
-        let path = match url.strip_prefix(&self.base) {
-            Some(rest) => rest,
-            None if url.starts_with('/') && !url.starts_with("//") => url,
-            None => return None,
-        };
-        path.starts_with('/').then(|| path.to_string())
+    /// Where a WHIP URL the cloud sent points, as `(origin, path)`: a path
+    /// is on this cloud; an absolute URL names another api node of it (it
+    /// came over the authenticated control channel) and must use the same
+    /// scheme as the cloud URL, so a push is never downgraded to plain HTTP.
+    pub fn whip_target(&self, url: &str) -> Option<(String, String)> {
+        if url.starts_with('/') && !url.starts_with("//") {
+            return Some((self.base.clone(), url.to_string()));
+        }
+        let parsed = url::Url::parse(url).ok()?;
+        let scheme = self.base.split("://").next()?;
+        if parsed.scheme() != scheme || parsed.host_str().is_none() {
+            return None;
+        }
+        let origin = parsed.origin().ascii_serialization();
+        Some((origin, parsed.path().to_string()))
     }
 
-    /// WHIP: `POST` an SDP offer to `path`; the session's path and the answer.
+    /// WHIP: `POST` an SDP offer to `path` on `origin`; the session's path
+    /// (on the same origin) and the answer.
     pub async fn whip_offer(
         &self,
+        origin: &str,
         path: &str,
         offer: String,
     ) -> Result<(String, String), CloudError> {
+        let token = self.identity.token();
         let req = self
-            .post(path)
+            .http
+            .post(format!("{origin}{path}"))
+            .bearer_auth(token.expose())
             .header("content-type", "application/sdp")
             .body(offer);
         let resp = check("whip", send("whip", req).await?).await?;
         let location = resp.headers().get("location").and_then(|v| v.to_str().ok());
-        let location = location.and_then(|l| self.same_origin_path(l));
+        let location = location.and_then(|l| match l.strip_prefix(origin) {
+            Some(rest) => Some(rest.to_string()),
+            None => l.starts_with('/').then(|| l.to_string()),
+        });
         let location = location.ok_or_else(|| CloudError::Status {
             call: "whip",
             status: 502,
@@ -111,12 +125,12 @@ impl Cloud {
         Ok((location, answer))
     }
 
-    /// WHIP: `DELETE` the session at `path`.
-    pub async fn whip_delete(&self, path: &str) -> Result<(), CloudError> {
+    /// WHIP: `DELETE` the session at `path` on `origin`.
+    pub async fn whip_delete(&self, origin: &str, path: &str) -> Result<(), CloudError> {
         let token = self.identity.token();
         let req = self
             .http
-            .delete(format!("{}{path}", self.base))
+            .delete(format!("{origin}{path}"))
             .bearer_auth(token.expose());
         check("whip_delete", send("whip_delete", req).await?)
             .await

@@ -60,6 +60,11 @@ impl Hub {
         self.command(relay, Command::Close("disconnected by the cloud"))
     }
 
+    /// The relays connected to this node.
+    pub fn connected(&self) -> Vec<Uuid> {
+        self.lock().keys().copied().collect()
+    }
+
     /// Whether `relay` holds a connection to this node.
     pub fn is_connected(&self, relay: Uuid) -> bool {
         self.lock().contains_key(&relay)

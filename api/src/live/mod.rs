@@ -10,8 +10,10 @@
 
 pub mod camera;
 pub mod h264;
+pub mod home;
 pub mod ice;
 pub mod ingest;
+pub mod nodes;
 pub mod peer;
 pub mod rewrite;
 pub mod routes;
@@ -59,6 +61,10 @@ pub struct LiveConfig {
     pub turn_secret: Option<argus_core::Secret<String>>,
     /// How long a viewer's TURN credentials are valid. Default 3600.
     pub turn_ttl_secs: u64,
+    /// This node's public base URL when several api nodes share one
+    /// database (`http://10.0.0.5:8080`): turns on live homes and WHEP
+    /// redirects (`home.rs`). Default none: one node.
+    pub node_url: Option<String>,
 }
 
 impl Default for LiveConfig {
@@ -70,6 +76,7 @@ impl Default for LiveConfig {
             turn_urls: vec![],
             turn_secret: None,
             turn_ttl_secs: 3600,
+            node_url: None,
         }
     }
 }
@@ -137,6 +144,8 @@ pub struct Live {
     pub cfg: LiveConfig,
     cameras: Mutex<HashMap<Uuid, Arc<CameraLive>>>,
     sessions: Mutex<HashMap<Uuid, Arc<viewer::Session>>>,
+    /// Pushes asked of relays here for homes elsewhere (`nodes.rs`).
+    pub asked: nodes::Asked,
 }
 
 impl Live {
@@ -164,6 +173,15 @@ impl Live {
             })
         });
         cam.clone()
+    }
+
+    /// Cameras someone watches on this node.
+    pub fn watched_here(&self) -> Vec<Uuid> {
+        let cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());
+        cams.values()
+            .filter(|c| c.viewers() > 0)
+            .map(|c| c.id)
+            .collect()
     }
 
     /// The watched cameras of `tenant`.
@@ -207,6 +225,7 @@ impl Live {
     /// that someone watches (a push it still runs is not doubled: the
     /// relay ignores a start for a camera it pushes). Returns how many.
     pub fn relay_connected(&self, hub: &Hub, relay: Uuid) -> usize {
+        self.asked.forget_relay(relay);
         let cams: Vec<Arc<CameraLive>> = {
             let cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());
             cams.values()
@@ -255,6 +274,11 @@ impl Live {
                 .hub
                 .send(cam.relay, CloudMessage::StopLive { camera_id: cam.id });
             tracing::info!(camera.id = %cam.id, "live view stopped: no viewers");
+            if let Some(me) = &state.live.cfg.node_url {
+                if let Err(e) = home::release(&state.db, cam.id, me).await {
+                    tracing::warn!(camera.id = %cam.id, error = %e, "could not release the live home");
+                }
+            }
             if let Some(i) = ingest {
                 i.close().await;
             }

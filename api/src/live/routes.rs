@@ -6,6 +6,7 @@
 //! Order of checks on WHEP: authenticate, find the camera the caller may
 //! watch (404 otherwise, before the body is even looked at), then the body.
 
+use super::home::{self, Home};
 use super::{ingest, sdp, viewer};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, Kind};
@@ -102,6 +103,7 @@ pub async fn whip_delete(
     request_body(content = String, content_type = "application/sdp"),
     responses((status = 201, description = "SDP answer; `Location` names the session",
         content_type = "application/sdp", body = String),
+        (status = 307, description = "another api node is the camera's live home: repeat there"),
         (status = 400), (status = 404), (status = 409), (status = 413), (status = 415)))]
 pub async fn whep(
     state: web::Data<AppState>,
@@ -123,6 +125,19 @@ pub async fn whep(
             "the camera has no relay to push it live",
         )
     })?;
+
+    if let Some(me) = state.live.cfg.node_url.as_deref() {
+        if let Home::Elsewhere(home) = home::claim(&state.db, cx.tenant, cam.id, relay, me).await? {
+            let location = format!(
+                "{}/api/v1/cameras/{}/whep",
+                home.trim_end_matches('/'),
+                cam.id
+            );
+            return Ok(HttpResponse::TemporaryRedirect()
+                .insert_header(("Location", location))
+                .finish());
+        }
+    }
 
     let pending = viewer::negotiate(state.live.cfg.udp_addrs.clone(), offer)
         .await

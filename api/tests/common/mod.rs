@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod control;
+pub mod nodes;
 pub mod recording;
 pub mod world;
 
@@ -46,6 +47,12 @@ impl TestApp {
 
     /// Starts with a config adjusted by `tweak`.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_node(|cfg, _| tweak(cfg)).await
+    }
+
+    /// Starts with a config adjusted by `tweak`, which also gets the
+    /// server's base URL (for settings naming the node itself).
+    pub async fn start_node(tweak: impl FnOnce(&mut Config, &str)) -> Self {
         // The server's warnings and errors go to the test's captured output.
         let _ = tracing_subscriber::fmt()
             .with_env_filter("warn")
@@ -71,11 +78,11 @@ impl TestApp {
             .await
             .unwrap();
 
-        let mut cfg = Config::default();
-        cfg.auth.key_dir = Some(key_dir.clone());
-        tweak(&mut cfg);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut cfg = Config::default();
+        cfg.auth.key_dir = Some(key_dir.clone());
+        tweak(&mut cfg, &base);
         // The server gets its own pool: connections its worker runtime opens
         // must not be handed to the test's runtime (they die with the
         // worker, e.g. on `restart`).
@@ -115,8 +122,20 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        self.call_at(&self.base, method, path, token, body).await
+    }
+
+    /// [`Self::call`] against another server (a second api node).
+    pub async fn call_at(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let mut req = self.http.request(method, format!("{base}{path}"));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -44,10 +44,15 @@ pub struct Viewer {
 }
 
 pub async fn watch(app: &TestApp, token: &str, camera: Uuid) -> Viewer {
+    watch_at(app, &app.base, token, camera).await
+}
+
+/// [`watch`] through the api node at `base`.
+pub async fn watch_at(app: &TestApp, base: &str, token: &str, camera: Uuid) -> Viewer {
     let (mut peer, packets) = peers::viewer().await;
     let offer = peer.offer().await;
     let joined = Instant::now();
-    let path = format!("/api/v1/cameras/{camera}/whep");
+    let path = format!("{base}/api/v1/cameras/{camera}/whep");
     let (status, headers, answer) = post_sdp(app, &path, token, "application/sdp", offer).await;
     assert_eq!(status, 201, "WHEP: {answer}");
     assert!(

@@ -54,6 +54,7 @@ impl LiveError {
 }
 
 struct Push {
+    target: push::Target,
     stop: watch::Sender<bool>,
     task: Task,
 }
@@ -77,21 +78,20 @@ impl Live {
         }
     }
 
-    /// Start-live: pushes `camera` to `whip_url` unless it already is.
+    /// Start-live: pushes `camera` to `whip_url` unless it already is (a
+    /// push to another URL, e.g. an older live home, is replaced).
     pub fn start(&mut self, camera: Uuid, whip_url: &str) {
         self.stopping.retain(|t| !t.is_finished());
-        if self
-            .pushes
-            .get(&camera)
-            .is_some_and(|p| !p.task.is_finished())
-        {
+        let Some(target) = self.cloud.whip_target(whip_url) else {
+            tracing::warn!(camera.id = %camera, "start-live with an unusable WHIP URL; refused");
+            return;
+        };
+        let running = self.pushes.get(&camera).filter(|p| !p.task.is_finished());
+        if running.is_some_and(|p| p.target == target) {
             tracing::debug!(camera.id = %camera, "start-live: already pushing");
             return;
         }
-        let Some(path) = self.cloud.same_origin_path(whip_url) else {
-            tracing::warn!(camera.id = %camera, "start-live names another host; refused");
-            return;
-        };
+        self.stop(camera);
         let tap = self.taps.lock().expect("taps lock").get(&camera).cloned();
         let Some(tap) = tap else {
             tracing::warn!(camera.id = %camera, "start-live for a camera this relay does not record");
@@ -101,9 +101,9 @@ impl Live {
         tracing::info!(camera.id = %camera, "live push starting");
         let (stop, stopped) = watch::channel(false);
         let span = tracing::info_span!("live", camera.id = %camera);
-        let run = push::run(self.cloud.clone(), camera, path, tap, stopped);
+        let run = push::run(self.cloud.clone(), camera, target.clone(), tap, stopped);
         let task = Task::spawn(run.instrument(span));
-        self.pushes.insert(camera, Push { stop, task });
+        self.pushes.insert(camera, Push { target, stop, task });
     }
 
     /// Stop-live: ends the push of `camera`, if any.

@@ -31,17 +31,20 @@ enum Outcome {
     Failed(LiveError),
 }
 
-/// Pushes `camera` to `path` on the cloud until `stop` turns true.
+/// Where a push goes: an api node's origin and the WHIP path on it.
+pub type Target = (String, String);
+
+/// Pushes `camera` to `target` until `stop` turns true.
 pub async fn run(
     cloud: Cloud,
     camera: Uuid,
-    path: String,
+    target: Target,
     tap: Tap,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut delay = BACKOFF_MIN;
     loop {
-        let outcome = attempt(&cloud, &path, &tap, &mut stop).await;
+        let outcome = attempt(&cloud, &target, &tap, &mut stop).await;
         tap.unsubscribe();
         let error = match outcome {
             Outcome::Stopped | Outcome::Final => break,
@@ -62,7 +65,7 @@ pub async fn run(
 /// One connection: from the next keyframe until it fails or is stopped.
 async fn attempt(
     cloud: &Cloud,
-    path: &str,
+    target: &Target,
     tap: &Tap,
     stop: &mut watch::Receiver<bool>,
 ) -> Outcome {
@@ -83,7 +86,7 @@ async fn attempt(
     }
 
     let publisher = tokio::select! {
-        p = whip::connect(cloud, path) => p,
+        p = whip::connect(cloud, &target.0, &target.1) => p,
         _ = stop.wait_for(|s| *s) => return Outcome::Stopped,
     };
     let publisher = match publisher {

@@ -38,7 +38,8 @@ pub struct Publisher {
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
     payload_type: u8,
-    /// The session's URL path on the cloud (the WHIP `Location`).
+    /// The api node pushed to, and the session's path on it (WHIP `Location`).
+    origin: String,
     location: String,
     pub state: watch::Receiver<RTCPeerConnectionState>,
 }
@@ -62,9 +63,9 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-/// Offers to `path` on the cloud and waits until media can flow.
-pub async fn connect(cloud: &Cloud, path: &str) -> Result<Publisher, LiveError> {
-    let bind = super::route::local_udp_addr(cloud.base()).await?;
+/// Offers to `path` on `origin` (an api node) and waits until media flows.
+pub async fn connect(cloud: &Cloud, origin: &str, path: &str) -> Result<Publisher, LiveError> {
+    let bind = super::route::local_udp_addr(origin).await?;
     let (pc, mut gathered, mut state) = peer(bind).await?;
     let ssrc = rand::random::<u32>();
     let track = Arc::new(TrackLocalStaticSample::new(Instant::now(), track(ssrc))?);
@@ -75,7 +76,7 @@ pub async fn connect(cloud: &Cloud, path: &str) -> Result<Publisher, LiveError> 
     let _ = tokio::time::timeout(GATHER_TIMEOUT, gathered.wait_for(|g| *g)).await;
     let offer = pc.local_description().await.ok_or(LiveError::NoOffer)?.sdp;
 
-    let (location, answer) = match cloud.whip_offer(path, offer).await {
+    let (location, answer) = match cloud.whip_offer(origin, path, offer).await {
         Ok(ok) => ok,
         Err(e) => {
             let _ = pc.close().await;
@@ -87,6 +88,7 @@ pub async fn connect(cloud: &Cloud, path: &str) -> Result<Publisher, LiveError> 
         pc,
         track,
         ssrc,
+        origin: origin.to_string(),
         location,
         state: state.clone(),
     };
@@ -143,7 +145,7 @@ impl Publisher {
 
     /// Ends the push: `DELETE` on the session, then the connection.
     pub async fn close(self, cloud: &Cloud) {
-        if let Err(e) = cloud.whip_delete(&self.location).await {
+        if let Err(e) = cloud.whip_delete(&self.origin, &self.location).await {
             tracing::debug!(error = %e, "ending the live push session");
         }
         let _ = self.pc.close().await;
