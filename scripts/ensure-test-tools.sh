@@ -4,6 +4,8 @@
 #   - ffmpeg/ffprobe (to check that recorded segments are valid fMP4)
 #   - moto's S3 server (an S3-compatible object store on loopback), in a
 #     virtualenv under $ARGUS_TOOLS (default ~/.cache/argus-tools)
+#   - Debian's Chromium and tests/browser's npm packages (playwright-core,
+#     from its package-lock.json; never a browser download of its own)
 # Then starts the S3 server on 127.0.0.1:$TEST_S3_PORT (default 9090) if
 # nothing answers there. Safe to run again: it only does what is missing.
 set -euo pipefail
@@ -22,13 +24,29 @@ gst-inspect-1.0 rtph264pay >/dev/null 2>&1 || need_apt+=(gstreamer1.0-plugins-go
 gst-inspect-1.0 videotestsrc >/dev/null 2>&1 || need_apt+=(gstreamer1.0-plugins-base)
 command -v ffprobe >/dev/null || need_apt+=(ffmpeg)
 command -v python3 >/dev/null || need_apt+=(python3)
+command -v chromium >/dev/null || need_apt+=(chromium fonts-dejavu-core)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 /usr/bin/python3 -c "import ensurepip" 2>/dev/null || need_apt+=(python3-venv)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "ensure-test-tools: installing ${need_apt[*]}" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${need_apt[@]}" gstreamer1.0-plugins-base gstreamer1.0-plugins-good >/dev/null
+  # Another apt run (a neighbour's install) may hold the lock for a while.
+  apt_opts=(-o DPkg::Lock::Timeout=600)
+  apt-get "${apt_opts[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y -qq \
+    --no-install-recommends "${need_apt[@]}" gstreamer1.0-plugins-base \
+    gstreamer1.0-plugins-good >/dev/null
+fi
+
+# playwright-core for tests/browser, again whenever its lock file changes.
+browser=$(cd "$(dirname "$0")/.." && pwd)/tests/browser
+stamp=$browser/node_modules/.argus-lock.sha256
+lock_sum=$(sha256sum "$browser/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+  echo "ensure-test-tools: installing $browser's npm packages (npm ci)" >&2
+  (cd "$browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$lock_sum" >"$stamp"
 fi
 
 if [ ! -x "$tools/venv/bin/moto_server" ]; then

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod camera;
 pub mod catalog;
 pub mod media;

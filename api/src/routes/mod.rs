@@ -10,6 +10,7 @@ pub mod bindings;
 pub mod cameras;
 pub mod guard;
 pub mod input;
+pub mod pages;
 pub mod relays;
 pub mod roles;
 pub mod segments;
@@ -30,9 +31,10 @@ macro_rules! route_table {
         /// Every api route as (method, path template).
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
 
-        /// Registers every route of `ROUTES`.
+        /// Registers every route of `ROUTES`, then the browser pages (`pages.rs`).
         pub fn configure(cfg: &mut web::ServiceConfig) {
             $( cfg.route($path, web::$method().to($handler)); )*
+            cfg.route("/live-test", web::get().to(pages::live_test));
         }
     };
 }
