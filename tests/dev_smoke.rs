@@ -1,6 +1,10 @@
 //! `argus dev` as a user runs it: start on a fresh data dir, read the URL
 //! and generated logins it prints, log in, create a site and a camera,
-//! restart, and find everything still there (SQLite on disk).
+//! restart, and find everything still there (SQLite on disk). On the way,
+//! watch the simulated camera live in headless Chromium, as the printed
+//! live-view page would.
+
+mod common;
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -96,6 +100,29 @@ async fn login(http: &reqwest::Client, base: &str, pw: &str) -> String {
         .to_string()
 }
 
+/// The simulated camera plays live in Chromium: frames at its rate, a real
+/// picture. Prints how long the first frame took (not a timed assertion).
+async fn watch_live(base: &str, camera: &Value, token: &str, dir: &std::path::Path) {
+    let id = camera["id"].as_str().unwrap().parse().unwrap();
+    let shot = dir.join("dev-live.png");
+    let w = common::browser::watch(base, id, token, (4, 1), &shot).await;
+    assert!(w.success, "watching live failed: {}", w.stderr);
+    let v = &w.viewers[0];
+    assert!(
+        v.frames.1 > v.frames.0 && v.fps > 10.0,
+        "not playing: {:?}",
+        v.fps
+    );
+    assert!(
+        v.pixels.stddev > 5.0 && v.pixels.distinct_colors > 4,
+        "blank picture"
+    );
+    eprintln!(
+        "argus dev: first live frame {:?} ms after the WHEP POST",
+        v.first_frame_ms
+    );
+}
+
 #[tokio::test]
 async fn dev_mode_prints_logins_and_keeps_data_across_restarts() {
     let dir = std::env::temp_dir().join(format!("argus-dev-smoke-{}", std::process::id()));
@@ -129,6 +156,11 @@ async fn dev_mode_prints_logins_and_keeps_data_across_restarts() {
         cams[0]["source_url"], "sim://demo",
         "the simulated camera exists: {cams}"
     );
+    assert!(
+        out.contains(&format!("{base}/live-test")),
+        "live view page not printed: {out}"
+    );
+    watch_live(&base, &cams[0], &token, &dir).await;
     let site: Value = http
         .post(format!("{base}/api/v1/sites"))
         .header("authorization", &auth)

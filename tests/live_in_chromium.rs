@@ -101,7 +101,9 @@ fn check(w: &Watch, n: usize, dir: &Path) {
 
         let decoded = v.frames.1.saturating_sub(v.frames.0);
         assert!(
-            v.fps >= FPS * 0.5,
+            // A third of the rate: three tabs decoding on a loaded 2-core machine
+            // run slow; a stalled stream decodes nothing at all.
+            v.fps >= FPS * 0.3,
             "{who}: {decoded} frames in {} s is {} fps, camera sends {FPS}",
             v.window_secs,
             v.fps

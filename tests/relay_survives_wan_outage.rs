@@ -41,7 +41,8 @@ async fn relay_backfills_every_segment_of_a_wan_outage() {
     rec.s3_link.restore();
     let back_at = Utc::now();
     let segs = rec
-        .wait_until(Duration::from_secs(120), |s| {
+        // Backfilling a 2-minute outage takes seconds; minutes on a loaded machine.
+        .wait_until(Duration::from_secs(300), |s| {
             s.last()
                 .is_some_and(|l| l.start > back_at + chrono::Duration::seconds(4))
                 && holes(s, 1).is_empty()

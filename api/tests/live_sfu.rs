@@ -15,6 +15,7 @@ mod viewing;
 use argus_core::wire::control::CloudMessage;
 use common::{recording, world, TestApp};
 use futures_util::StreamExt;
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -443,6 +444,19 @@ async fn strangers_get_404_bad_offers_get_4xx_and_no_ingest_starts() {
         assert_eq!(status, want, "{ctype}: {text}");
         assert!(text.contains(says) && text.contains("\"error\""), "{text}");
     }
+    // A camera its relay reports as H.265: a clear 409, no push asked for.
+    let h265 = format!(
+        "UPDATE cameras SET codec = 'h265' WHERE id = '{}'",
+        s.camera
+    );
+    s.app.db.execute_unprepared(&h265).await.unwrap();
+    let (status, _, text) = post_sdp(&s.app, &whep, t, "application/sdp", offer.clone()).await;
+    assert_eq!(status, 409, "{text}");
+    assert!(
+        text.contains("needs H.264") && text.contains("substream"),
+        "{text}"
+    );
+
     let unknown = format!("{}/api/v1/live/sessions/{}", s.app.base, Uuid::now_v7());
     let res = s
         .app

@@ -231,6 +231,9 @@ impl Recorder {
             self.meter.add(frame.data.len());
             if let Some(tap) = &self.opts.live {
                 tap.offer(source.params(), &frame);
+                if tap.take_key_request() {
+                    source.request_keyframe();
+                }
             }
             run = self.on_frame(run, source.params(), frame).await?;
             self.report_online(source.params());

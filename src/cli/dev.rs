@@ -65,6 +65,10 @@ pub async fn run(mut cfg: Config, args: DevArgs) -> anyhow::Result<()> {
     let url = format!("http://{}", cfg.listen);
     println!("\nArgus is running at {url}");
     println!("  {:<19}{url}/api/docs/", "API docs:");
+    println!(
+        "  {:<19}{url}/live-test (log in to tenant \"demo\")",
+        "live view:"
+    );
     print_login(
         "platform admin",
         &admin,

@@ -30,14 +30,24 @@ pub async fn call(
     body: Option<Value>,
     status: u16,
 ) -> Value {
-    let mut req = http.request(method.to_uppercase().parse().unwrap(), url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.unwrap();
+    let send = || {
+        let mut req = http.request(method.to_uppercase().parse().unwrap(), url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
+        req.send()
+    };
+    // A GET is safe to repeat once: a pooled connection the server was
+    // closing at that very moment (keep-alive) resets, through no fault of
+    // the request.
+    let res = match send().await {
+        Err(e) if method.eq_ignore_ascii_case("get") && e.is_request() => send().await,
+        other => other,
+    };
+    let res = res.unwrap();
     let got = res.status().as_u16();
     let text = res.text().await.unwrap();
     assert_eq!(got, status, "{method} {url}: {text}");
@@ -57,7 +67,11 @@ async fn login(http: &reqwest::Client, base: &str, email: &str, tenant: Option<&
 impl Admin {
     /// Creates tenant `slug` as the platform admin and logs in as its admin.
     pub async fn new_tenant(base: &str, slug: &str) -> Self {
-        let http = reqwest::Client::new();
+        // Idle connections are dropped before the api's 5 s keep-alive ends.
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .unwrap();
         let root = login(&http, base, PLATFORM_EMAIL, None).await;
         let body = json!({ "slug": slug, "name": slug });
         let t = call(

@@ -79,8 +79,10 @@ impl Recording {
             }
             assert!(
                 Instant::now() < deadline,
-                "gave up after {within:?}: {} segments",
-                segs.len()
+                "gave up after {within:?}: {} segments, the last starting {:?}, holes {:?}",
+                segs.len(),
+                segs.last().map(|s| s.start),
+                super::catalog::holes(&segs, 1)
             );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

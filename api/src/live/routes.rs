@@ -119,6 +119,12 @@ pub async fn whep(
     }
     let offer = sdp_body(&req, &body, SDP)?;
     sdp::check_offer(&offer)?;
+    if cam.codec.as_deref() == Some("h265") {
+        return Err(ApiError::conflict(
+            "live view needs H.264 and this camera sends H.265: \
+             add the camera's H.264 substream as a camera to watch it live",
+        ));
+    }
     let relay = cam.relay_id.ok_or_else(|| {
         ApiError::new(
             Kind::FailedPrecondition,

@@ -32,6 +32,8 @@ struct Inner {
     queue: Mutex<Option<mpsc::Sender<LiveFrame>>>,
     /// A frame was dropped: skip until the next keyframe.
     resync: AtomicBool,
+    /// A push waits for a keyframe: ask the source for one.
+    key_request: AtomicBool,
 }
 
 /// Cheap to clone; the recorder and the push share one.
@@ -51,8 +53,14 @@ impl Tap {
         let (tx, rx) = mpsc::channel(QUEUE);
         *self.lock() = Some(tx);
         self.0.resync.store(true, Ordering::Relaxed);
+        self.0.key_request.store(true, Ordering::Relaxed);
         self.0.on.store(true, Ordering::Release);
         rx
+    }
+
+    /// Whether a push asked for a keyframe since the last call.
+    pub fn take_key_request(&self) -> bool {
+        self.is_on() && self.0.key_request.swap(false, Ordering::Relaxed)
     }
 
     /// Ends the subscription; the recorder stops copying frames.
@@ -90,6 +98,7 @@ impl Tap {
         };
         if full {
             self.0.resync.store(true, Ordering::Relaxed);
+            self.0.key_request.store(true, Ordering::Relaxed);
         }
     }
 

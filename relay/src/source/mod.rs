@@ -132,6 +132,16 @@ impl Source {
             Source::Sim(s) => s.next_frame().await,
         }
     }
+
+    /// Asks for a keyframe soon (a live viewer is waiting). The simulated
+    /// camera answers with the next frame; RTSP has no such request, so a
+    /// camera's next keyframe comes when it comes.
+    /// TODO(#4): ONVIF cameras can be asked over their media service.
+    pub fn request_keyframe(&mut self) {
+        if let Source::Sim(s) = self {
+            s.request_keyframe();
+        }
+    }
 }
 
 /// `url` with any `user:password@` removed, for logs and errors.

@@ -154,6 +154,8 @@ pub struct SimSource {
     spec: SimSpec,
     started: Instant,
     index: u64,
+    /// Where in the clip frame `index` is taken from, minus `index`.
+    clip_offset: u64,
     /// Ticks added to every timestamp from the third second on, like a
     /// camera whose clock is set (`ts_jump=SECONDS`, may be negative).
     ts_jump: i64,
@@ -187,6 +189,7 @@ impl SimSource {
             spec,
             started: Instant::now(),
             index: 0,
+            clip_offset: 0,
             ts_jump,
         })
     }
@@ -225,14 +228,21 @@ impl SimSource {
         out
     }
 
+    /// Makes the next frame a keyframe: the replay jumps back to the start
+    /// of the clip (which is one), as a camera would answer a key request.
+    pub fn request_keyframe(&mut self) {
+        let len = self.clip.frames.len() as u64;
+        self.clip_offset = (len - self.index % len) % len;
+    }
+
     /// Waits for the next frame's time and returns it.
     pub async fn next_frame(&mut self) -> Result<Frame, SourceError> {
         let fps = u64::from(self.spec.fps);
         let due = self.started + Duration::from_micros(self.index * 1_000_000 / fps);
         tokio::time::sleep_until(due).await;
 
-        let (is_key, data) =
-            &self.clip.frames[(self.index % self.clip.frames.len() as u64) as usize];
+        let at = (self.index + self.clip_offset) % self.clip.frames.len() as u64;
+        let (is_key, data) = &self.clip.frames[at as usize];
         let jumped = self.index >= 2 * fps;
         let frame = Frame {
             pts: (self.index * u64::from(TIMESCALE) / fps) as i64
