@@ -52,6 +52,8 @@ pub struct Segmenter {
     /// Decode time of the first pending frame.
     next_base: u64,
     pending: Vec<(Frame, u32)>,
+    /// Sum of the pending frames' durations (asked for on every frame).
+    pending_ticks: u64,
     last_pts: Option<i64>,
     frame_ticks: u32,
     jumps: u64,
@@ -64,6 +66,7 @@ impl Segmenter {
             target_ticks: u64::from(target_secs.max(1)) * u64::from(TIMESCALE),
             next_base: 0,
             pending: Vec::new(),
+            pending_ticks: 0,
             last_pts: None,
             frame_ticks: DEFAULT_FRAME_TICKS,
             jumps: 0,
@@ -85,6 +88,7 @@ impl Segmenter {
         };
 
         self.pending.push((frame, self.frame_ticks));
+        self.pending_ticks += u64::from(self.frame_ticks);
         cut
     }
 
@@ -119,12 +123,14 @@ impl Segmenter {
             tracing::debug!(step, "timestamp jump; using the typical frame duration");
         }
         if let Some(last) = self.pending.last_mut() {
+            self.pending_ticks -= u64::from(last.1);
             last.1 = self.frame_ticks;
+            self.pending_ticks += u64::from(last.1);
         }
     }
 
     fn pending_ticks(&self) -> u64 {
-        self.pending.iter().map(|(_, d)| u64::from(*d)).sum()
+        self.pending_ticks
     }
 
     fn take_segment(&mut self) -> Option<Segment> {
@@ -136,8 +142,9 @@ impl Segmenter {
             base_decode_time: self.next_base,
             duration: 0,
             samples: Vec::with_capacity(self.pending.len()),
-            data: Vec::new(),
+            data: Vec::with_capacity(self.pending.iter().map(|(f, _)| f.data.len()).sum()),
         };
+        self.pending_ticks = 0;
         for (frame, duration) in self.pending.drain(..) {
             seg.duration += u64::from(duration);
             seg.samples.push(Sample {
