@@ -70,13 +70,17 @@ pub fn seal(key: &Key, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         .fill(&mut nonce)
         .expect("system randomness");
 
-    let mut body = plaintext.to_vec();
+    // One buffer, one copy of the plaintext: nonce, then the body sealed
+    // in place, then the tag.
+    let mut out = Vec::with_capacity(OVERHEAD + plaintext.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plaintext);
     let nonce_value = Nonce::assume_unique_for_key(nonce);
-    cipher(key)
-        .seal_in_place_append_tag(nonce_value, Aad::from(aad), &mut body)
+    let tag = cipher(key)
+        .seal_in_place_separate_tag(nonce_value, Aad::from(aad), &mut out[NONCE_LEN..])
         .expect("AES-GCM sealing cannot fail for in-range lengths");
-
-    [nonce.as_slice(), &body].concat()
+    out.extend_from_slice(tag.as_ref());
+    out
 }
 
 /// Opens what [`seal`] produced with the same key and associated data.
