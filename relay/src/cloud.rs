@@ -1,17 +1,19 @@
 //! Typed calls to the cloud's `/relay/v1/*` endpoints and the presigned
 //! PUT to object storage.
 //!
-//! Every authenticated call carries a fresh token the relay signs itself
-//! (`Authorization: Bearer`, 60 s). Invariant: a [`CloudError`] never holds
+//! Every authenticated call carries a token the relay signs itself
+//! (`Authorization: Bearer`, valid 60 s), reused for [`TOKEN_REUSE_SECS`]
+//! so the uplink does not sign one per request. Invariant: a [`CloudError`] never holds
 //! the token or a presigned URL's query (reqwest errors are stripped of
 //! their URL; only the call's name and the api's error body are kept).
 
 use crate::identity::Identity;
 use argus_core::wire::recording::{CommitRequest, DataKeyResponse, SlotRequest, SlotResponse};
 use argus_core::wire::{EnrollRequest, EnrollResponse, RelayConfig};
+use argus_core::Secret;
 use reqwest::{Client, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -49,12 +51,18 @@ impl CloudError {
     }
 }
 
+/// How long a signed token is reused: it then still has 40 s to live,
+/// longer than a request may take to reach the api.
+pub const TOKEN_REUSE_SECS: i64 = 20;
+
 /// The relay's authenticated client of the cloud.
 #[derive(Clone)]
 pub struct Cloud {
     http: Client,
     base: String,
     identity: Arc<Identity>,
+    /// The token in use and when it was signed (Unix seconds).
+    token: Arc<Mutex<Option<(i64, Secret<String>)>>>,
 }
 
 impl Cloud {
@@ -64,6 +72,21 @@ impl Cloud {
             http: client(timeout),
             base: base.trim_end_matches('/').into(),
             identity,
+            token: Arc::default(),
+        }
+    }
+
+    /// A token signed at most [`TOKEN_REUSE_SECS`] ago.
+    fn token(&self) -> Secret<String> {
+        let now = chrono::Utc::now().timestamp();
+        let mut cached = self.token.lock().expect("token lock");
+        match &*cached {
+            Some((at, token)) if (0..TOKEN_REUSE_SECS).contains(&(now - at)) => token.clone(),
+            _ => {
+                let token = self.identity.token();
+                *cached = Some((now, token.clone()));
+                token
+            }
         }
     }
 
@@ -172,14 +195,14 @@ impl Cloud {
     }
 
     fn get(&self, path: &str) -> RequestBuilder {
-        let token = self.identity.token();
+        let token = self.token();
         self.http
             .get(format!("{}{path}", self.base))
             .bearer_auth(token.expose())
     }
 
     fn post(&self, path: &str) -> RequestBuilder {
-        let token = self.identity.token();
+        let token = self.token();
         self.http
             .post(format!("{}{path}", self.base))
             .bearer_auth(token.expose())
