@@ -1,10 +1,17 @@
 //! The bounded on-disk buffer of objects not yet committed to the cloud.
 //!
 //! Each entry is one small JSON file (`{seq}.json`: what to commit) and,
-//! for init and media segments, one ciphertext file (`{seq}.obj`). Both are
-//! written tmp + fsync + rename, the ciphertext first: the JSON file is the
-//! commit point, so a kill -9 leaves a whole entry or none, and [`Spool::open`]
-//! deletes the leftovers of a torn write.
+//! for init and media segments, one ciphertext file (`{seq}.obj`). A new
+//! entry is written ciphertext first (written, fdatasync), then its JSON
+//! (written, fdatasync), then one fsync of the directory makes both names
+//! durable; only then does [`Spool::push`] return. The JSON file is the
+//! commit point: a torn one does not parse, so a kill -9 or power cut
+//! leaves a whole entry or none, and [`Spool::open`] deletes the leftovers
+//! of a torn write. Rewrites of an existing entry (a growing gap) go
+//! through tmp + fsync + rename. Files are written outside the lock, so
+//! pushes of different cameras overlap and share the disk's flushes.
+//! Deleting committed entries needs no fsync: one that comes back after a
+//! power cut is uploaded and committed again, which is a no-op.
 //!
 //! Invariants: the ciphertext held stays under the cap by dropping the
 //! oldest unsent media segment first, each drop counted and recorded as a
@@ -40,6 +47,15 @@ impl Item {
             Item::Gap(_) => 0,
         }
     }
+
+    /// The camera this item belongs to.
+    pub fn camera_id(&self) -> Uuid {
+        match self {
+            Item::Init(i) => i.camera_id,
+            Item::Media(m) => m.camera_id,
+            Item::Gap(g) => g.camera_id,
+        }
+    }
 }
 
 /// One buffered object or gap, in arrival order.
@@ -71,6 +87,8 @@ struct Inner {
     leased: HashSet<u64>,
     /// Each camera's latest `buffer_full` gap, extended by the next drop.
     last_gap: HashMap<Uuid, u64>,
+    /// Every camera with an entry since the spool opened.
+    cameras: HashSet<Uuid>,
     next_seq: u64,
     bytes: u64,
     dropped: u64,
@@ -83,6 +101,7 @@ impl Spool {
         state::create_private_dir(dir)?;
         let mut inner = Inner::default();
         for (seq, item) in rescan(dir)? {
+            inner.cameras.insert(item.camera_id());
             inner.bytes += item.bytes();
             inner.next_seq = seq + 1;
             inner.entries.insert(seq, item);
@@ -96,22 +115,39 @@ impl Spool {
 
     /// Adds an item and its ciphertext, then drops the oldest unsent media
     /// while over the cap. Returns the new entry's seq.
+    ///
+    /// Pushes may run concurrently; entries of one camera must be pushed
+    /// one after the other (their seqs then follow their order).
     pub fn push(&self, item: Item, ciphertext: Option<&[u8]>) -> io::Result<u64> {
-        let mut inner = self.inner.lock().expect("spool lock");
-        if let Item::Init(init) = &item {
-            let same = |i: &Item| matches!(i, Item::Init(o) if o.id == init.id);
-            if let Some((seq, _)) = inner.entries.iter().find(|(_, i)| same(i)) {
-                return Ok(*seq);
-            }
+        let seq = match self.reserve(&item) {
+            Ok(seq) => seq,
+            Err(existing) => return Ok(existing),
+        };
+        if let Err(e) = self.write_new(seq, &item, ciphertext) {
+            let _ = self.delete_files(seq);
+            return Err(e);
         }
 
-        let seq = inner.next_seq;
-        self.write(seq, &item, ciphertext)?;
-        inner.next_seq += 1;
+        let mut inner = self.inner.lock().expect("spool lock");
+        inner.cameras.insert(item.camera_id());
         inner.bytes += item.bytes();
         inner.entries.insert(seq, item);
         self.enforce_cap(&mut inner)?;
         Ok(seq)
+    }
+
+    /// The seq a new entry gets, or `Err` with the seq of the same init
+    /// segment already held.
+    fn reserve(&self, item: &Item) -> Result<u64, u64> {
+        let mut inner = self.inner.lock().expect("spool lock");
+        if let Item::Init(init) = item {
+            let same = |i: &Item| matches!(i, Item::Init(o) if o.id == init.id);
+            if let Some((seq, _)) = inner.entries.iter().find(|(_, i)| same(i)) {
+                return Err(*seq);
+            }
+        }
+        inner.next_seq += 1;
+        Ok(inner.next_seq - 1)
     }
 
     /// A snapshot of every entry, oldest first.
@@ -149,15 +185,23 @@ impl Spool {
 
     /// Deletes committed entries.
     pub fn remove(&self, seqs: &[u64]) -> io::Result<()> {
-        let mut inner = self.inner.lock().expect("spool lock");
-        for seq in seqs {
-            inner.leased.remove(seq);
-            if let Some(item) = inner.entries.remove(seq) {
-                inner.bytes -= item.bytes();
-                self.delete_files(*seq)?;
+        let mut gone = Vec::with_capacity(seqs.len());
+        {
+            let mut inner = self.inner.lock().expect("spool lock");
+            for seq in seqs {
+                inner.leased.remove(seq);
+                if let Some(item) = inner.entries.remove(seq) {
+                    inner.bytes -= item.bytes();
+                    gone.push(*seq);
+                }
             }
         }
-        state::sync_dir(&self.dir)
+        gone.into_iter().try_for_each(|seq| self.delete_files(seq))
+    }
+
+    /// How many cameras had an entry since the spool opened.
+    pub fn cameras(&self) -> usize {
+        self.inner.lock().expect("spool lock").cameras.len()
     }
 
     /// What the spool holds now and how much it dropped since it opened.
@@ -205,7 +249,7 @@ impl Spool {
             if (media.start - gap.end).num_milliseconds().abs() <= 1000 {
                 gap.end = gap.end.max(media.end);
                 let (seq, item) = (open.expect("found"), Item::Gap(gap.clone()));
-                return self.write(seq, &item, None);
+                return self.rewrite(seq, &item);
             }
         }
 
@@ -216,23 +260,25 @@ impl Spool {
             reason: "buffer_full".into(),
         });
         let seq = inner.next_seq;
-        self.write(seq, &gap, None)?;
+        self.write_new(seq, &gap, None)?;
         inner.next_seq += 1;
         inner.entries.insert(seq, gap);
         inner.last_gap.insert(media.camera_id, seq);
         Ok(())
     }
 
-    fn write(&self, seq: u64, item: &Item, ciphertext: Option<&[u8]>) -> io::Result<()> {
+    /// Writes a new entry's files and makes them durable (see the top).
+    fn write_new(&self, seq: u64, item: &Item, ciphertext: Option<&[u8]>) -> io::Result<()> {
         if let Some(bytes) = ciphertext {
-            state::write_private(&self.path(seq, "obj"), bytes)?;
+            state::write_synced(&self.path(seq, "obj"), bytes)?;
         }
-        let meta = serde_json::to_vec(&Entry {
-            seq,
-            item: item.clone(),
-        })
-        .map_err(io::Error::other)?;
-        state::write_private(&self.path(seq, "json"), &meta)
+        state::write_synced(&self.path(seq, "json"), &meta(seq, item)?)?;
+        state::sync_dir(&self.dir)
+    }
+
+    /// Replaces the JSON of an existing entry atomically.
+    fn rewrite(&self, seq: u64, item: &Item) -> io::Result<()> {
+        state::write_private(&self.path(seq, "json"), &meta(seq, item)?)
     }
 
     fn delete_files(&self, seq: u64) -> io::Result<()> {
@@ -243,6 +289,18 @@ impl Spool {
     fn path(&self, seq: u64, ext: &str) -> PathBuf {
         self.dir.join(format!("{seq:020}.{ext}"))
     }
+}
+
+/// An [`Entry`] by reference: the same JSON, without cloning the item.
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    seq: u64,
+    item: &'a Item,
+}
+
+/// The JSON of entry `seq`.
+fn meta(seq: u64, item: &Item) -> io::Result<Vec<u8>> {
+    serde_json::to_vec(&EntryRef { seq, item }).map_err(io::Error::other)
 }
 
 /// Reads every whole entry of `dir`; deletes tmp files, ciphertext without

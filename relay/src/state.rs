@@ -30,6 +30,15 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
+/// Writes `bytes` to `path` in place (mode 0600) and waits until they are
+/// on disk (fdatasync). Not atomic: for new files whose torn content a
+/// reader detects; the directory entry is durable only after [`sync_dir`].
+pub fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = open_private(path)?;
+    file.write_all(bytes)?;
+    file.sync_data()
+}
+
 /// Creates `dir` (and parents) with mode 0700 if missing.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
