@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 /// The data keys in use, by camera; filled before a camera's recorder starts.
@@ -83,39 +84,118 @@ pub fn seal_event(
 /// Consumes every camera's events until all senders are gone. The first
 /// recording of each camera after a restart is preceded by a
 /// `relay_restart` gap back to where it was recorded until.
+///
+/// Each camera always goes to the same one of [`LANES`] lanes, which handle
+/// its events one after the other (so its entries keep their order), while
+/// the lanes seal and spool different cameras at the same time: the disk's
+/// flushes overlap instead of queueing, and one slow write never holds up
+/// every camera's recorder.
 pub async fn run(
     tenant: Uuid,
     keys: Keys,
     spool: Arc<Spool>,
     wake: Arc<Notify>,
-    mut continuity: Continuity,
+    continuity: Continuity,
     mut events: mpsc::Receiver<RecorderEvent>,
 ) {
-    while let Some(event) = events.recv().await {
-        let camera = camera_of(&event);
-        if let Some(gap) = restart_gap(&mut continuity, &event) {
-            push(&spool, &wake, camera, gap, None).await;
-        }
+    let mut lanes = JoinSet::new();
+    let senders: Vec<mpsc::Sender<RecorderEvent>> = (0..LANES)
+        .map(|_| {
+            let (tx, rx) = mpsc::channel(LANE_QUEUE);
+            let lane = Lane {
+                tenant,
+                keys: keys.clone(),
+                spool: spool.clone(),
+                wake: wake.clone(),
+                continuity: continuity.clone(),
+            };
+            lanes.spawn(lane.run(rx));
+            tx
+        })
+        .collect();
 
-        let key = keys.read().expect("keys lock").get(&camera).cloned();
-        let end = match &event {
-            RecorderEvent::Media(m) => Some(m.end),
-            _ => None,
-        };
-        let Some((item, sealed)) = seal_event(tenant, key.as_ref(), event) else {
-            tracing::warn!(camera.id = %camera, "no data key for the camera; segment discarded");
-            continue;
-        };
-        let pushed = push(&spool, &wake, camera, item, sealed).await;
-        if let (true, Some(end)) = (pushed, end) {
-            continuity.recorded_until(camera, end);
+    while let Some(event) = events.recv().await {
+        let lane = lane_of(camera_of(&event));
+        if senders[lane].send(event).await.is_err() {
+            break;
+        }
+    }
+    drop(senders);
+    while lanes.join_next().await.is_some() {}
+}
+
+/// Lanes that seal and spool at the same time.
+pub const LANES: usize = 16;
+
+/// Events waiting per lane (each holds a plaintext segment in memory).
+const LANE_QUEUE: usize = 8;
+
+fn lane_of(camera: Uuid) -> usize {
+    (camera.as_u128() % LANES as u128) as usize
+}
+
+/// One lane: a share of the cameras, handled in order.
+struct Lane {
+    tenant: Uuid,
+    keys: Keys,
+    spool: Arc<Spool>,
+    wake: Arc<Notify>,
+    continuity: Continuity,
+}
+
+impl Lane {
+    async fn run(self, mut events: mpsc::Receiver<RecorderEvent>) {
+        while let Some(event) = events.recv().await {
+            let camera = camera_of(&event);
+            let key = self.keys.read().expect("keys lock").get(&camera).cloned();
+            let (tenant, spool) = (self.tenant, self.spool.clone());
+            let continuity = self.continuity.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                spool_event(tenant, key.as_ref(), &spool, &continuity, event)
+            })
+            .await;
+            match done {
+                Ok(true) => self.wake.notify_one(),
+                Ok(false) => {}
+                Err(e) => tracing::error!(camera.id = %camera, error = %e, "spool task failed"),
+            }
         }
     }
 }
 
+/// Seals one event and writes it (after its camera's `relay_restart` gap,
+/// if due) to the spool; blocking. True if anything was spooled.
+fn spool_event(
+    tenant: Uuid,
+    key: Option<&DataKey>,
+    spool: &Spool,
+    continuity: &Continuity,
+    event: RecorderEvent,
+) -> bool {
+    let camera = camera_of(&event);
+    let mut pushed = false;
+    if let Some(gap) = restart_gap(continuity, &event) {
+        pushed |= push(spool, camera, gap, None);
+    }
+
+    let end = match &event {
+        RecorderEvent::Media(m) => Some(m.end),
+        _ => None,
+    };
+    let Some((item, sealed)) = seal_event(tenant, key, event) else {
+        tracing::warn!(camera.id = %camera, "no data key for the camera; segment discarded");
+        return pushed;
+    };
+    let spooled = push(spool, camera, item, sealed);
+    if let (true, Some(end)) = (spooled, end) {
+        continuity.recorded_until(camera, end);
+    }
+    pushed | spooled
+}
+
 /// The `relay_restart` gap to spool before `event`, if it is its camera's
 /// first recording since this process started.
-fn restart_gap(continuity: &mut Continuity, event: &RecorderEvent) -> Option<Item> {
+fn restart_gap(continuity: &Continuity, event: &RecorderEvent) -> Option<Item> {
     let (camera, start) = match event {
         RecorderEvent::Media(m) => (m.camera_id, m.start),
         RecorderEvent::Gap(g) => (g.camera_id, g.start),
@@ -130,27 +210,12 @@ fn restart_gap(continuity: &mut Continuity, event: &RecorderEvent) -> Option<Ite
     }))
 }
 
-/// Writes one entry to the spool and wakes the uplink; false if it failed.
-async fn push(
-    spool: &Arc<Spool>,
-    wake: &Notify,
-    camera: Uuid,
-    item: Item,
-    sealed: Option<Vec<u8>>,
-) -> bool {
-    let spool = spool.clone();
-    let pushed = tokio::task::spawn_blocking(move || spool.push(item, sealed.as_deref())).await;
-    match pushed {
-        Ok(Ok(_)) => {
-            wake.notify_one();
-            true
-        }
-        Ok(Err(e)) => {
-            tracing::error!(camera.id = %camera, error = %e, "spool write failed; segment lost");
-            false
-        }
+/// Writes one entry to the spool; false if it failed.
+fn push(spool: &Spool, camera: Uuid, item: Item, sealed: Option<Vec<u8>>) -> bool {
+    match spool.push(item, sealed.as_deref()) {
+        Ok(_) => true,
         Err(e) => {
-            tracing::error!(error = %e, "spool task failed");
+            tracing::error!(camera.id = %camera, error = %e, "spool write failed; segment lost");
             false
         }
     }
