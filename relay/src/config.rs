@@ -43,8 +43,9 @@ pub struct RelayOptions {
     #[arg(long, env = "ARGUS_RELAY_COMMIT_BATCH", default_value_t = 32)]
     pub commit_batch: usize,
 
-    /// Uploads in flight at once (default 4).
-    #[arg(long, env = "ARGUS_RELAY_UPLOAD_PARALLEL", default_value_t = 4)]
+    /// Uploads in flight at once; 0 (the default) picks one per 8 cameras,
+    /// at least 4 and at most 64.
+    #[arg(long, env = "ARGUS_RELAY_UPLOAD_PARALLEL", default_value_t = 0)]
     pub upload_parallel: usize,
 
     /// Timeout of each HTTP request to the cloud or object store, seconds
@@ -66,7 +67,7 @@ impl RelayOptions {
             state_dir: state_dir.into(),
             spool_max_bytes: DEFAULT_SPOOL_MAX_BYTES,
             commit_batch: 32,
-            upload_parallel: 4,
+            upload_parallel: 0,
             http_timeout_secs: 30,
             retry_max_secs: 10,
         }

@@ -28,7 +28,7 @@ const IDLE: Duration = Duration::from_secs(2);
 /// How the uplink works.
 #[derive(Clone, Copy, Debug)]
 pub struct UplinkOptions {
-    /// Uploads in flight at once.
+    /// Uploads in flight at once; 0 picks [`auto_parallel`] of the cameras.
     pub parallel: usize,
     /// Most objects per commit.
     pub commit_batch: usize,
@@ -42,6 +42,15 @@ pub enum State {
     Uploading,
     /// In object storage, not yet committed.
     Uploaded,
+}
+
+/// Uploads in flight for `cameras` cameras when not set: one per 8
+/// cameras, at least 4 and at most 64. Each camera adds a segment every
+/// few seconds, so this keeps up while one upload (slot, PUT) takes up to
+/// about an eighth of the segment length per camera in flight, e.g. half
+/// a second with 4 s segments.
+pub fn auto_parallel(cameras: usize) -> usize {
+    (cameras / 8).clamp(4, 64)
 }
 
 /// Uploads and commits what the spool holds, forever; `wake` is notified
@@ -94,11 +103,27 @@ impl Uplink {
             _ = wake.notified() => {}
             _ = tokio::time::sleep_until(self.paused_until.max(Instant::now() + IDLE)) => {}
         }
+        // Take every other finished upload too, so the next step (which
+        // reads the whole spool index) serves them all at once.
+        while let Some(done) = self.tasks.try_join_next() {
+            self.finished(done);
+        }
     }
 
     fn start_uploads(&mut self, entries: &[Entry]) {
-        let room = self.opts.parallel.max(1).saturating_sub(self.tasks.len());
-        let picked = self.spool.lease(&plan(entries, &self.states, room));
+        let parallel = match self.opts.parallel {
+            0 => auto_parallel(self.spool.cameras()),
+            n => n,
+        };
+        let room = parallel.saturating_sub(self.tasks.len());
+        if room == 0 {
+            return;
+        }
+        let picked: HashSet<u64> = self
+            .spool
+            .lease(&plan(entries, &self.states, room))
+            .into_iter()
+            .collect();
         for entry in entries.iter().filter(|e| picked.contains(&e.seq)) {
             self.states.insert(entry.seq, State::Uploading);
             let (cloud, spool, entry) = (self.cloud.clone(), self.spool.clone(), entry.clone());
@@ -182,8 +207,9 @@ pub fn plan(entries: &[Entry], states: &HashMap<u64, State>, room: usize) -> Vec
     live.sort_by_key(|e| std::cmp::Reverse(e.seq));
 
     let mut picks = Vec::new();
-    let take = |seq: u64, picks: &mut Vec<u64>| {
-        if idle(seq) && !picks.contains(&seq) {
+    let mut picked = HashSet::new();
+    let mut take = |seq: u64, picks: &mut Vec<u64>| {
+        if idle(seq) && picked.insert(seq) {
             picks.push(seq);
         }
     };
@@ -196,6 +222,9 @@ pub fn plan(entries: &[Entry], states: &HashMap<u64, State>, room: usize) -> Vec
         }
     }
     for e in entries {
+        if picks.len() >= room {
+            break;
+        }
         match &e.item {
             Item::Init(_) => take(e.seq, &mut picks),
             Item::Media(m) if ready(m.init_id) => take(e.seq, &mut picks),
