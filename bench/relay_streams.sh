@@ -13,6 +13,9 @@
 #   BENCH_WARMUP seconds before measuring (default 15)
 #   BENCH_PORT   api port (default 18482)
 #   BENCH_RELAY_ARGS extra argus-relay flags, e.g. "--upload-parallel 32"
+#   BENCH_BIN    a directory holding prebuilt argus, argus-relay and
+#                examples/sim_clip to run instead of building (to compare
+#                two builds in the same conditions)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,8 +33,12 @@ need curl curl
 need python3 python3
 # One invocation, so the two binaries and the example share one feature set
 # (two would rebuild each other's crates every run).
-cargo build --release --locked --quiet -p argus -p argus-relay --bin argus --bin argus-relay --example sim_clip
-bin=$CARGO_TARGET_DIR/release
+if [ -n "${BENCH_BIN:-}" ]; then
+  bin=$BENCH_BIN
+else
+  cargo build --release --locked --quiet -p argus -p argus-relay --bin argus --bin argus-relay --example sim_clip
+  bin=$CARGO_TARGET_DIR/release
+fi
 
 work=$(mktemp -d)
 ff_pids=()
@@ -150,12 +157,17 @@ f_rss, f_pss, f_done = f[12] / 1024, f[13] / 1024, int(f[14])
 ts = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 w0, w1 = ts(a[18]), ts(a[19])
 
-covered, committed = 0.0, 0
+covered, committed, gaps, runs = 0.0, 0, {}, 0
 for line in open(a[20]):
-    for s in json.loads(line)["segments"]:
+    cat = json.loads(line)
+    for s in cat["segments"]:
         start, end = ts(s["start"]), ts(s["end"])
         covered += max(0.0, min(end, w1) - max(start, w0))
         committed += w0 <= end < w1
+    runs += len({s["run_id"] for s in cat["segments"]})
+    for g in cat["gaps"]:
+        span = max(0.0, min(ts(g["end"]), w1) - max(ts(g["start"]), w0))
+        gaps[g["reason"]] = gaps.get(g["reason"], 0.0) + span
 lo, hi = int(secs // seg), -int(-secs // seg)
 expected = f"{n * lo}" if lo == hi else f"{n * lo}-{n * hi}"
 status = json.load(open(a[21]))
@@ -170,6 +182,9 @@ print()
 print(f"relay:  {r_cpu:.0f}% CPU total, RSS {r_rss:.0f} MiB (PSS {r_pss:.0f}); "
       f"segments ended in the window and committed: {committed} of {expected} expected; "
       f"{covered / (n * (w1 - w0)) * 100:.1f}% of the window recorded")
+gap_text = ", ".join(f"{r} {v / (n * (w1 - w0)) * 100:.1f}%" for r, v in sorted(gaps.items()))
+print(f"        gaps reported in the window: {gap_text or 'none'}; "
+      f"{runs} recording runs over {n} cameras")
 print(f"        heartbeat: buffered {status.get('buffered_segments')} segments / "
       f"{status.get('buffered_bytes')} bytes, dropped {status.get('dropped_segments')}")
 print(f"api (argus dev: SQLite, embedded S3, its own demo camera): {api_cpu:.0f}% CPU, not counted above")
