@@ -16,6 +16,8 @@
 #   BENCH_BIN    a directory holding prebuilt argus, argus-relay and
 #                examples/sim_clip to run instead of building (to compare
 #                two builds in the same conditions)
+#   BENCH_KEEP   1: keep the work dir (api, relay and ffmpeg logs) and
+#                print its path
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,7 +49,11 @@ cleanup() {
   for p in "${ff_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${ff_pids[@]}"; do wait "$p" 2>/dev/null || true; done
   [ -n "${api_pid:-}" ] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
-  rm -rf "$work"
+  if [ "${BENCH_KEEP:-}" = 1 ]; then
+    rm -rf "$work/ff" "$work/dev/objects" && echo "kept $work"
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 

@@ -128,7 +128,7 @@ pub async fn run(
 pub const LANES: usize = 16;
 
 /// Events waiting per lane (each holds a plaintext segment in memory).
-const LANE_QUEUE: usize = 8;
+const LANE_QUEUE: usize = 2;
 
 fn lane_of(camera: Uuid) -> usize {
     (camera.as_u128() % LANES as u128) as usize
@@ -147,11 +147,30 @@ impl Lane {
     async fn run(self, mut events: mpsc::Receiver<RecorderEvent>) {
         while let Some(event) = events.recv().await {
             let camera = camera_of(&event);
+            let gap = restart_gap(&self.continuity, &event);
+            let end = match &event {
+                RecorderEvent::Media(m) => Some(m.end),
+                _ => None,
+            };
+            // Sealed here, on the runtime's threads: the big buffers then
+            // come from their few malloc arenas, not one per blocking thread.
             let key = self.keys.read().expect("keys lock").get(&camera).cloned();
-            let (tenant, spool) = (self.tenant, self.spool.clone());
-            let continuity = self.continuity.clone();
+            let sealed = seal_event(self.tenant, key.as_ref(), event);
+            if sealed.is_none() {
+                tracing::warn!(camera.id = %camera, "no data key for the camera; segment discarded");
+            }
+
+            let (spool, continuity) = (self.spool.clone(), self.continuity.clone());
             let done = tokio::task::spawn_blocking(move || {
-                spool_event(tenant, key.as_ref(), &spool, &continuity, event)
+                let gap_pushed = gap.is_some_and(|gap| push(&spool, camera, gap, None));
+                let Some((item, sealed)) = sealed else {
+                    return gap_pushed;
+                };
+                let spooled = push(&spool, camera, item, sealed);
+                if let (true, Some(end)) = (spooled, end) {
+                    continuity.recorded_until(camera, end);
+                }
+                gap_pushed || spooled
             })
             .await;
             match done {
@@ -161,36 +180,6 @@ impl Lane {
             }
         }
     }
-}
-
-/// Seals one event and writes it (after its camera's `relay_restart` gap,
-/// if due) to the spool; blocking. True if anything was spooled.
-fn spool_event(
-    tenant: Uuid,
-    key: Option<&DataKey>,
-    spool: &Spool,
-    continuity: &Continuity,
-    event: RecorderEvent,
-) -> bool {
-    let camera = camera_of(&event);
-    let mut pushed = false;
-    if let Some(gap) = restart_gap(continuity, &event) {
-        pushed |= push(spool, camera, gap, None);
-    }
-
-    let end = match &event {
-        RecorderEvent::Media(m) => Some(m.end),
-        _ => None,
-    };
-    let Some((item, sealed)) = seal_event(tenant, key, event) else {
-        tracing::warn!(camera.id = %camera, "no data key for the camera; segment discarded");
-        return pushed;
-    };
-    let spooled = push(spool, camera, item, sealed);
-    if let (true, Some(end)) = (spooled, end) {
-        continuity.recorded_until(camera, end);
-    }
-    pushed | spooled
 }
 
 /// The `relay_restart` gap to spool before `event`, if it is its camera's
