@@ -62,8 +62,11 @@ pub struct Cloud {
     base: String,
     identity: Arc<Identity>,
     /// The token in use and when it was signed (Unix seconds).
-    token: Arc<Mutex<Option<(i64, Secret<String>)>>>,
+    token: Arc<Mutex<Option<SignedToken>>>,
 }
+
+/// A token and when it was signed (Unix seconds).
+type SignedToken = (i64, Secret<String>);
 
 impl Cloud {
     /// A client of `base` (no trailing slash) acting as `identity`.
