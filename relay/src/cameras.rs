@@ -179,15 +179,44 @@ fn open_credentials(ctx: &Context, sealed: &str) -> Option<Secret<String>> {
     text.map(Secret::new)
 }
 
+/// How often a camera whose state did not change refreshes its bitrate and
+/// last-frame time at the cloud (each report is a database write there).
+const HEALTH_REFRESH: Duration = Duration::from_secs(10);
+
+/// Sends the camera's health to the cloud: at once when its state, error,
+/// codec or size changes (or its bitrate first becomes known), else at most
+/// every [`HEALTH_REFRESH`].
 async fn forward_health(ctx: Context, mut health: watch::Receiver<CameraHealth>) {
+    let mut sent: Option<(CameraHealth, tokio::time::Instant)> = None;
     while health.changed().await.is_ok() {
         let now = health.borrow_and_update().clone();
         ctx.health
             .lock()
             .expect("health lock")
             .insert(now.camera_id, now.clone());
-        if ctx.to_cloud.try_send(RelayMessage::Camera(now)).is_err() {
+        let due = match &sent {
+            Some((last, at)) => changed(last, &now) || at.elapsed() >= HEALTH_REFRESH,
+            None => true,
+        };
+        if !due {
+            continue;
+        }
+        if ctx
+            .to_cloud
+            .try_send(RelayMessage::Camera(now.clone()))
+            .is_err()
+        {
             tracing::debug!("control channel busy; camera health sent with the next hello");
         }
+        sent = Some((now, tokio::time::Instant::now()));
     }
+}
+
+/// Whether `now` says something new, beyond a refreshed bitrate or frame time.
+fn changed(last: &CameraHealth, now: &CameraHealth) -> bool {
+    last.state != now.state
+        || last.error != now.error
+        || last.codec != now.codec
+        || (last.width, last.height) != (now.width, now.height)
+        || (last.bitrate_bps == 0) != (now.bitrate_bps == 0)
 }

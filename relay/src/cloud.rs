@@ -128,7 +128,7 @@ impl Cloud {
         path: &str,
         offer: String,
     ) -> Result<(String, String), CloudError> {
-        let token = self.identity.token();
+        let token = self.token();
         let req = self
             .http
             .post(format!("{origin}{path}"))
@@ -153,7 +153,7 @@ impl Cloud {
 
     /// WHIP: `DELETE` the session at `path` on `origin`.
     pub async fn whip_delete(&self, origin: &str, path: &str) -> Result<(), CloudError> {
-        let token = self.identity.token();
+        let token = self.token();
         let req = self
             .http
             .delete(format!("{origin}{path}"))
