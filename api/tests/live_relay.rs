@@ -30,8 +30,16 @@ struct Scene {
 }
 
 async fn scene(slug: &str) -> Scene {
+    scene_with(slug, |_| {}).await
+}
+
+async fn scene_with(slug: &str, tweak: impl FnOnce(&mut argus_api::Config)) -> Scene {
     let shared = Shared::new();
-    let app = TestApp::start_with(|c| shared.apply(c)).await;
+    let app = TestApp::start_with(|c| {
+        shared.apply(c);
+        tweak(c);
+    })
+    .await;
     let site = with_relay::site(&app, slug).await;
     let dir = with_relay::relay_dir();
     let relay = start_relay(&app.base, &dir, Some(site.claim_code.clone()));
@@ -161,4 +169,90 @@ async fn a_relay_killed_during_live_view_comes_back_and_the_view_resumes() {
     .await;
     let sessions = with_relay::stats(&s.app, &base, &s.site).await["sessions"].clone();
     assert_eq!(sessions, json!([]), "leaked sessions");
+}
+
+/// A user of the tenant with the built-in `viewer` role; their token and binding.
+async fn viewer_user(s: &Scene) -> (String, String) {
+    let (app, t) = (&s.app, &s.site.token);
+    let body = json!({ "email": "watcher@live-relay-c.test", "password": common::PASSWORD });
+    let user = app.ok("post", "/api/v1/users", t, Some(body), 201).await;
+    let roles = app.ok("get", "/api/v1/roles", t, None, 200).await;
+    let roles = roles.as_array().cloned().unwrap_or_default();
+    let role = roles
+        .iter()
+        .find(|r| r["name"] == "viewer")
+        .expect("built-in viewer role");
+    let body = json!({ "user_id": user["id"], "role_id": role["id"] });
+    let binding = app
+        .ok("post", "/api/v1/role-bindings", t, Some(body), 201)
+        .await;
+    let login = app
+        .login(
+            "watcher@live-relay-c.test",
+            common::PASSWORD,
+            Some("live-relay-c"),
+        )
+        .await;
+    let token = login["access_token"].as_str().unwrap().to_string();
+    (token, binding["id"].as_str().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoking_access_ends_a_playing_view_and_session_limits_hold() {
+    let s = scene_with("live-relay-c", |c| c.live.max_sessions_per_user = 2).await;
+    let base = s.app.base.clone();
+    let (token, binding) = viewer_user(&s).await;
+    let mut viewer = watch(&s.app, &token, s.site.camera).await;
+    viewer.peer.connected().await;
+    viewer.receive(30).await;
+
+    // The admin takes the role away while the video plays: the view ends.
+    let path = format!("/api/v1/role-bindings/{binding}");
+    s.app.ok("delete", &path, &s.site.token, None, 204).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let sessions = with_relay::stats(&s.app, &base, &s.site).await["sessions"].clone();
+        if sessions == json!([]) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the view outlived its access: {sessions}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let audit = "/api/v1/audit?action=live.view.end";
+    let audit = s.app.ok("get", audit, &s.site.token, None, 200).await;
+    assert!(audit.to_string().contains("access_revoked"), "{audit}");
+
+    // A viewer's offer that only sends, and a trickle without candidates: 400.
+    let (mut peer, _rx) = peers::viewer().await;
+    let offer = peer.offer().await.replace("a=recvonly", "a=sendonly");
+    let whep = format!("/api/v1/cameras/{}/whep", s.site.camera);
+    let ctype = "application/sdp";
+    let (status, _, body) = viewing::post_sdp(&s.app, &whep, &s.site.token, ctype, offer).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("sendonly"), "{body}");
+
+    // Two sessions per user here; the third is refused with 429.
+    let mut held = vec![];
+    for _ in 0..2 {
+        held.push(watch(&s.app, &s.site.token, s.site.camera).await);
+    }
+    let res = s
+        .app
+        .http
+        .patch(format!("{base}{}", held[0].session))
+        .bearer_auth(&s.site.token)
+        .header("content-type", "application/trickle-ice-sdpfrag")
+        .body("garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let (mut peer, _rx) = peers::viewer().await;
+    let offer = peer.offer().await;
+    let (status, _, body) = viewing::post_sdp(&s.app, &whep, &s.site.token, ctype, offer).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("\"error\""), "{body}");
 }

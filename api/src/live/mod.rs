@@ -9,6 +9,7 @@
 //! new one (a viewer arriving meanwhile cancels the stop).
 
 pub mod camera;
+pub mod guard;
 pub mod h264;
 pub mod home;
 pub mod ice;
@@ -59,6 +60,8 @@ pub struct LiveConfig {
     pub turn_urls: Vec<String>,
     /// The TURN server's shared secret (`ARGUS_LIVE__TURN_SECRET`).
     pub turn_secret: Option<argus_core::Secret<String>>,
+    /// Live sessions one user may hold at once (on this node). Default 16.
+    pub max_sessions_per_user: usize,
     /// How long a viewer's TURN credentials are valid. Default 3600.
     pub turn_ttl_secs: u64,
     /// This node's public base URL when several api nodes share one
@@ -76,6 +79,7 @@ impl Default for LiveConfig {
             turn_urls: vec![],
             turn_secret: None,
             turn_ttl_secs: 3600,
+            max_sessions_per_user: 16,
             node_url: None,
         }
     }

@@ -65,12 +65,16 @@ pub async fn whip(
     let cam = crate::relay_api::relay_camera(&state.db, &relay.relay, *id).await?;
     let offer = sdp_body(&req, &body, SDP)?;
     sdp::check_offer(&offer)?;
+    sdp::check_direction(&offer, "recvonly")?;
 
     let live = state
         .live
         .camera(cam.id, relay.relay.id, relay.relay.tenant_id);
     if live.viewers() == 0 {
-        return Err(ApiError::conflict("nobody is watching this camera live"));
+        return Err(ApiError::new(
+            Kind::FailedPrecondition,
+            "nobody is watching this camera live",
+        ));
     }
     let (ingest_id, answer) = ingest::start(live, state.live.cfg.udp_addrs.clone(), offer)
         .await
@@ -112,6 +116,10 @@ pub async fn whep(
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
+    let recheck = Auth {
+        claims: auth.claims.clone(),
+        meta: auth.meta.clone(),
+    };
     let cx = auth.tenant(&state).await?;
     let cam = cameras::visible(&cx, *id).await?;
     if !cx.grants.on_site(LiveView, cam.site_id) {
@@ -119,6 +127,15 @@ pub async fn whep(
     }
     let offer = sdp_body(&req, &body, SDP)?;
     sdp::check_offer(&offer)?;
+    sdp::check_direction(&offer, "sendonly")?;
+    let mine = state.live.sessions_of(cx.tenant);
+    let held = mine.iter().filter(|s| s.owner == cx.actor.id).count();
+    if held >= state.live.cfg.max_sessions_per_user {
+        return Err(ApiError::new(
+            Kind::RateLimited,
+            format!("at most {held} live sessions per user: end one first"),
+        ));
+    }
     if cam.codec.as_deref() == Some("h265") {
         return Err(ApiError::conflict(
             "live view needs H.264 and this camera sends H.265: \
@@ -169,13 +186,19 @@ pub async fn whep(
     cx.commit().await?;
 
     state.live.add_session(session.clone());
+    super::guard::spawn(state.clone(), recheck, session.id, cam.site_id);
     state.live.viewer_joined(&state.hub, &live);
     let answer = pending.answer.clone();
     let (sid, st) = (session.id, state.clone());
     pending.run(sid, live, session.sent.clone(), move || {
         if let Some(s) = st.live.remove_session(sid) {
             st.live.viewer_left(st.clone(), s.camera.clone());
-            tokio::spawn(async move { s.audit_end(&st.db, "disconnected").await });
+            // A viewer that never got a packet did not watch: say so.
+            let reason = match s.sent.get().0 {
+                0 => "no_video_sent",
+                _ => "disconnected",
+            };
+            tokio::spawn(async move { s.audit_end(&st.db, reason).await });
         }
     });
     let mut res = sdp_created(format!("/api/v1/live/sessions/{sid}"), answer);
@@ -242,7 +265,13 @@ pub async fn trickle(
     let cx = auth.tenant(&state).await?;
     let s = own_session(&state, &cx, *id)?;
     let frag = sdp_body(&req, &body, TRICKLE)?;
-    for (candidate, mid) in sdp::candidates(&frag) {
+    let candidates = sdp::candidates(&frag);
+    if candidates.is_empty() && !frag.contains("a=end-of-candidates") {
+        return Err(ApiError::invalid(
+            "the fragment has no a=candidate (or a=end-of-candidates) line",
+        ));
+    }
+    for (candidate, mid) in candidates {
         let init = webrtc::peer_connection::RTCIceCandidateInit {
             candidate,
             sdp_mid: mid,

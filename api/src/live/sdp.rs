@@ -67,6 +67,22 @@ pub fn check_offer(sdp: &str) -> Result<(), OfferError> {
     Err(OfferError::NoH264(offered.join(", ")))
 }
 
+/// Refuses an offer whose video sections all say `refused` (`sendonly` for
+/// a viewer, who can only receive; `recvonly` for a relay, who only sends)
+/// or `inactive`.
+pub fn check_direction(sdp: &str, refused: &str) -> Result<(), ApiError> {
+    let mut sections = sdp.split("\nm=").skip(1);
+    let none_usable = sections.all(|m| {
+        !m.starts_with("video") || m.contains(&format!("a={refused}")) || m.contains("a=inactive")
+    });
+    if none_usable {
+        return Err(ApiError::invalid(format!(
+            "the offer's video is {refused} or inactive: nothing could flow the right way"
+        )));
+    }
+    Ok(())
+}
+
 /// Whether a video section lists H.264 with packetization-mode=1.
 fn h264_mode1(attrs: &[rtc::sdp::description::common::Attribute]) -> bool {
     let value = |a: &rtc::sdp::description::common::Attribute| a.value.clone().unwrap_or_default();

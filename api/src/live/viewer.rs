@@ -208,7 +208,9 @@ impl Pending {
 }
 
 /// Whether a connection in state `s` will not carry video any more.
+/// `Disconnected` is not final: ICE recovers from a short network blip, and
+/// turns `Failed` by itself when it cannot.
 fn gone(s: RTCPeerConnectionState) -> bool {
-    use RTCPeerConnectionState::{Closed, Disconnected, Failed};
-    matches!(s, Failed | Closed | Disconnected)
+    use RTCPeerConnectionState::{Closed, Failed};
+    matches!(s, Failed | Closed)
 }
