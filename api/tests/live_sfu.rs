@@ -408,11 +408,14 @@ async fn strangers_get_404_bad_offers_get_4xx_and_no_ingest_starts() {
         .await;
     assert_eq!(status.as_u16(), 200, "the lister sees the camera");
 
+    // Past actix's own 256 KiB limit too: strangers still get 404.
+    let huge = format!("v=0\r\n{}", "a=x:y\r\n".repeat(45_000));
     for token in [&other.admin_token, &lister] {
-        let (status, _, body) =
-            post_sdp(&s.app, &whep, token, "application/sdp", offer.clone()).await;
-        assert_eq!(status, 404, "{body}");
-        assert!(body.contains("not_found"), "{body}");
+        for body in [offer.clone(), huge.clone()] {
+            let (status, _, text) = post_sdp(&s.app, &whep, token, "application/sdp", body).await;
+            assert_eq!(status, 404, "{text}");
+            assert!(text.contains("not_found"), "{text}");
+        }
     }
 
     let t = &s.tenant.admin_token;
@@ -437,6 +440,7 @@ async fn strangers_get_404_bad_offers_get_4xx_and_no_ingest_starts() {
             413,
             "larger than",
         ),
+        ("application/sdp", huge.clone(), 413, "larger than"),
         ("application/json", offer.clone(), 415, "application/sdp"),
     ];
     for (ctype, body, want, says) in cases {

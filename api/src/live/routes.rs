@@ -23,6 +23,25 @@ use uuid::Uuid;
 const SDP: &str = "application/sdp";
 const TRICKLE: &str = "application/trickle-ice-sdpfrag";
 
+/// Reads the request body, read only once the caller is authorized and
+/// the object found (so a stranger's huge body is a 404, not a 413), and
+/// refused with a JSON 413 past [`sdp::MAX_SDP`].
+async fn read_body(mut payload: web::Payload) -> ApiResult<web::Bytes> {
+    use futures_util::StreamExt;
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::invalid(format!("reading the body: {e}")))?;
+        if buf.len() + chunk.len() > sdp::MAX_SDP {
+            return Err(ApiError::new(
+                Kind::PayloadTooLarge,
+                format!("body larger than {} bytes", sdp::MAX_SDP),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
 /// The body as SDP text: 415 for another type, 413 past 64 KiB, 400 if not UTF-8.
 fn sdp_body(req: &HttpRequest, body: &[u8], want: &str) -> ApiResult<String> {
     let ctype = req
@@ -60,9 +79,10 @@ pub async fn whip(
     relay: RelayAuth,
     id: web::Path<Uuid>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let cam = crate::relay_api::relay_camera(&state.db, &relay.relay, *id).await?;
+    let body = read_body(body).await?;
     let offer = sdp_body(&req, &body, SDP)?;
     sdp::check_offer(&offer)?;
     sdp::check_direction(&offer, "recvonly")?;
@@ -108,13 +128,14 @@ pub async fn whip_delete(
     responses((status = 201, description = "SDP answer; `Location` names the session",
         content_type = "application/sdp", body = String),
         (status = 307, description = "another api node is the camera's live home: repeat there"),
-        (status = 400), (status = 404), (status = 409), (status = 413), (status = 415)))]
+        (status = 400), (status = 401), (status = 403), (status = 404), (status = 409),
+        (status = 413), (status = 415), (status = 429)))]
 pub async fn whep(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let recheck = Auth {
         claims: auth.claims.clone(),
@@ -125,6 +146,7 @@ pub async fn whep(
     if !cx.grants.on_site(LiveView, cam.site_id) {
         return Err(ApiError::not_found("camera"));
     }
+    let body = read_body(body).await?;
     let offer = sdp_body(&req, &body, SDP)?;
     sdp::check_offer(&offer)?;
     sdp::check_direction(&offer, "sendonly")?;
@@ -260,10 +282,11 @@ pub async fn trickle(
     auth: Auth,
     id: web::Path<Uuid>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let s = own_session(&state, &cx, *id)?;
+    let body = read_body(body).await?;
     let frag = sdp_body(&req, &body, TRICKLE)?;
     let candidates = sdp::candidates(&frag);
     if candidates.is_empty() && !frag.contains("a=end-of-candidates") {
