@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
     RTCConfigurationBuilder, RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription,
-    Registry,
+    Registry, SettingEngineBuilder,
 };
 
 /// The fmtp line every viewer's answer carries.
@@ -32,6 +32,12 @@ const INGEST_PROFILES: &[(&str, u8)] = &[
     ("4d001f", 104),
     ("640032", 108),
 ];
+
+/// Pace of ICE connectivity checks: every 20 ms instead of the default 200,
+/// as often for as long (70 tries, 1.4 s per candidate pair), so a viewer
+/// connects sooner after its answer.
+const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
+const ICE_MAX_BINDING_REQUESTS: u16 = 70;
 
 /// How long ICE gathering may take before the answer goes out as it is.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
@@ -126,8 +132,12 @@ pub async fn build(
         track: on_track,
     });
 
+    let settings = SettingEngineBuilder::new()
+        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
+        .build();
     let pc = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(settings)
         .with_media_engine(me)
         .with_interceptor_registry(registry)
         .with_handler(handler)
