@@ -21,6 +21,10 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 use webrtc::rtp_transceiver::RtpSender;
 
+/// How long a viewer whose connection went `disconnected` (no packets from
+/// it for a few seconds) may take to come back before its session ends.
+const RECONNECT_GRACE: Duration = Duration::from_secs(10);
+
 /// How long a viewer has to connect (ICE + DTLS) after its answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -165,7 +169,15 @@ impl Pending {
         for pkt in gop {
             self.write(rewriter.apply(pkt), sent).await?;
         }
+        // Set while ICE says disconnected: the viewer has until then to come back.
+        let mut lost_until: Option<tokio::time::Instant> = None;
         loop {
+            let give_up = async {
+                match lost_until {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 pkt = rx.recv() => match pkt {
                     Some(pkt) => self.write(rewriter.apply(pkt), sent).await?,
@@ -176,7 +188,14 @@ impl Pending {
                     if s.is_err() || gone(now) {
                         return Err(format!("connection {now}"));
                     }
+                    lost_until = match now {
+                        RTCPeerConnectionState::Disconnected => {
+                            lost_until.or(Some(tokio::time::Instant::now() + RECONNECT_GRACE))
+                        }
+                        _ => None,
+                    };
                 }
+                _ = give_up => return Err("disconnected and did not come back".into()),
             }
         }
     }
@@ -208,8 +227,8 @@ impl Pending {
 }
 
 /// Whether a connection in state `s` will not carry video any more.
-/// `Disconnected` is not final: ICE recovers from a short network blip, and
-/// turns `Failed` by itself when it cannot.
+/// `Disconnected` is not final: ICE recovers from a short network blip
+/// (the viewer gets [`RECONNECT_GRACE`]).
 fn gone(s: RTCPeerConnectionState) -> bool {
     use RTCPeerConnectionState::{Closed, Failed};
     matches!(s, Failed | Closed)
