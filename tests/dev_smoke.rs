@@ -171,9 +171,15 @@ async fn dev_mode_prints_logins_and_keeps_data_across_restarts() {
         .json()
         .await
         .unwrap();
-    let cam = http.post(format!("{base}/api/v1/cameras")).header("authorization", &auth)
-        .json(&json!({ "site_id": site["id"], "name": "Dock door", "source_url": "rtsp://192.0.2.7/stream1" }))
-        .send().await.unwrap();
+    let cam = http
+        .post(format!("{base}/api/v1/cameras"))
+        .header("authorization", &auth)
+        .json(&json!({
+            "site_id": site["id"], "name": "Dock door", "source_url": "rtsp://192.0.2.7/stream1"
+        }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cam.status(), 201);
     drop(dev);
 

@@ -25,6 +25,7 @@ use std::net::IpAddr;
 use uuid::Uuid;
 
 /// A verified access token plus where the request came from.
+#[derive(Clone)]
 pub struct Auth {
     pub claims: Claims,
     pub meta: RequestMeta,

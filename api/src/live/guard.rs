@@ -42,11 +42,7 @@ pub fn spawn(state: web::Data<AppState>, auth: Auth, sid: Uuid, site: Uuid) {
 /// Whether `auth` may still watch a camera of `site`. A database error
 /// keeps the view going (the next check decides).
 async fn allowed(state: &AppState, auth: &Auth, site: Uuid) -> bool {
-    let again = Auth {
-        claims: auth.claims.clone(),
-        meta: auth.meta.clone(),
-    };
-    match again.tenant(state).await {
+    match auth.clone().tenant(state).await {
         Ok(cx) => cx.grants.on_site(LiveView, site),
         Err(e) if matches!(e.kind, Kind::Internal | Kind::Unavailable) => true,
         Err(_) => false,

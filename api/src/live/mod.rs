@@ -220,7 +220,8 @@ impl Live {
         st.requested = hub.send(cam.relay, start_live(cam.id));
         if !st.requested {
             let (camera, relay) = (cam.id, cam.relay);
-            tracing::warn!(camera.id = %camera, relay.id = %relay, "relay not connected: live push waits for it");
+            tracing::warn!(camera.id = %camera, relay.id = %relay,
+                "relay not connected: live push waits for it");
         }
         st.requested
     }

@@ -43,7 +43,7 @@ async fn read_body(mut payload: web::Payload) -> ApiResult<web::Bytes> {
 }
 
 /// The body as SDP text: 415 for another type, 413 past 64 KiB, 400 if not UTF-8.
-fn sdp_body(req: &HttpRequest, body: &[u8], want: &str) -> ApiResult<String> {
+async fn sdp_body(req: &HttpRequest, body: web::Payload, want: &str) -> ApiResult<String> {
     let ctype = req
         .headers()
         .get("content-type")
@@ -56,13 +56,8 @@ fn sdp_body(req: &HttpRequest, body: &[u8], want: &str) -> ApiResult<String> {
             format!("body must be {want}"),
         ));
     }
-    if body.len() > sdp::MAX_SDP {
-        return Err(ApiError::new(
-            Kind::PayloadTooLarge,
-            format!("body larger than {} bytes", sdp::MAX_SDP),
-        ));
-    }
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid("SDP must be UTF-8"))?;
+    let body = read_body(body).await?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("SDP must be UTF-8"))?;
     Ok(text.to_string())
 }
 
@@ -82,8 +77,7 @@ pub async fn whip(
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let cam = crate::relay_api::relay_camera(&state.db, &relay.relay, *id).await?;
-    let body = read_body(body).await?;
-    let offer = sdp_body(&req, &body, SDP)?;
+    let offer = sdp_body(&req, body, SDP).await?;
     sdp::check_offer(&offer)?;
     sdp::check_direction(&offer, "recvonly")?;
 
@@ -137,17 +131,13 @@ pub async fn whep(
     req: HttpRequest,
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let recheck = Auth {
-        claims: auth.claims.clone(),
-        meta: auth.meta.clone(),
-    };
+    let recheck = auth.clone();
     let cx = auth.tenant(&state).await?;
     let cam = cameras::visible(&cx, *id).await?;
     if !cx.grants.on_site(LiveView, cam.site_id) {
         return Err(ApiError::not_found("camera"));
     }
-    let body = read_body(body).await?;
-    let offer = sdp_body(&req, &body, SDP)?;
+    let offer = sdp_body(&req, body, SDP).await?;
     sdp::check_offer(&offer)?;
     sdp::check_direction(&offer, "sendonly")?;
     let mine = state.live.sessions_of(cx.tenant);
@@ -286,8 +276,7 @@ pub async fn trickle(
 ) -> ApiResult<HttpResponse> {
     let cx = auth.tenant(&state).await?;
     let s = own_session(&state, &cx, *id)?;
-    let body = read_body(body).await?;
-    let frag = sdp_body(&req, &body, TRICKLE)?;
+    let frag = sdp_body(&req, body, TRICKLE).await?;
     let candidates = sdp::candidates(&frag);
     if candidates.is_empty() && !frag.contains("a=end-of-candidates") {
         return Err(ApiError::invalid(

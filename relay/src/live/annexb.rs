@@ -6,7 +6,7 @@
 //! front, taken from the stream's parameters when the camera sent them only
 //! in the SDP, so a viewer can start decoding at any keyframe.
 
-use crate::source::VideoParams;
+use crate::source::{avcc_nals, VideoParams};
 
 const START: [u8; 4] = [0, 0, 0, 1];
 const NAL_SPS: u8 = 7;
@@ -14,7 +14,7 @@ const NAL_SPS: u8 = 7;
 /// Converts one access unit; `is_key` frames get parameter sets if they lack them.
 pub fn from_avcc(avcc: &[u8], is_key: bool, params: &VideoParams) -> Vec<u8> {
     let mut out = Vec::with_capacity(avcc.len() + 64);
-    let nals = split(avcc);
+    let nals: Vec<&[u8]> = avcc_nals(avcc).filter(|n| !n.is_empty()).collect();
 
     let has_sps = nals
         .iter()
@@ -34,22 +34,6 @@ pub fn from_avcc(avcc: &[u8], is_key: bool, params: &VideoParams) -> Vec<u8> {
         out.extend_from_slice(nal);
     }
     out
-}
-
-/// The NAL units of an AVCC buffer; a truncated tail is dropped.
-fn split(mut buf: &[u8]) -> Vec<&[u8]> {
-    let mut nals = Vec::new();
-    while buf.len() >= 4 {
-        let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        let Some(nal) = buf.get(4..4 + len) else {
-            break;
-        };
-        if !nal.is_empty() {
-            nals.push(nal);
-        }
-        buf = &buf[4 + len..];
-    }
-    nals
 }
 
 #[cfg(test)]
