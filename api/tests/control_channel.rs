@@ -108,6 +108,7 @@ fn health(camera: Uuid, state: CameraState) -> CameraHealth {
         codec: Some("h264".into()),
         width: Some(1920),
         height: Some(1080),
+        audio: Some("mpeg4-generic".into()),
         error: None,
     }
 }
@@ -196,6 +197,12 @@ async fn config_comes_first_and_health_shows_in_the_api() {
         c["last_frame_at"].is_string() && c["health_at"].is_string(),
         "{c}"
     );
+    let note = c["audio_note"].as_str().unwrap_or("");
+    assert_eq!(c["audio_codec"], "mpeg4-generic", "{c}");
+    assert!(
+        note.starts_with("AAC audio is not played in live view"),
+        "{c}"
+    );
     let r = until(&app, tok, &relay_path, |r| r["buffered_segments"] == 3).await;
     assert_eq!(
         (r["version"].as_str(), r["dropped_segments"].as_i64()),
@@ -207,6 +214,16 @@ async fn config_comes_first_and_health_shows_in_the_api() {
     send(&mut ws, &RelayMessage::Camera(down)).await;
     let c = until(&app, tok, &cam_path, |c| c["health_state"] == "offline").await;
     assert_eq!(c["last_error"], "connection refused");
+    assert_eq!(
+        c["audio_codec"], "mpeg4-generic",
+        "an offline report keeps the audio"
+    );
+
+    let mut g711 = health(cam, CameraState::Online);
+    g711.audio = Some("pcmu".into());
+    send(&mut ws, &RelayMessage::Camera(g711)).await;
+    let c = until(&app, tok, &cam_path, |c| c["audio_codec"] == "pcmu").await;
+    assert!(c["audio_note"].is_null(), "G.711 is played: no note ({c})");
 
     ws.close(None).await.unwrap();
     let r = until(&app, tok, &relay_path, |r| r["online"] == false).await;

@@ -16,6 +16,7 @@ mod m20261203_000005_grant_revocation;
 mod m20261204_000006_recording;
 mod m20261204_000007_health;
 mod m20261204_000008_live_homes;
+mod m20261204_000009_camera_audio;
 
 pub use m20261203_000004_row_level_security::{APP_ROLE, TENANT_SETTING};
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000006_recording::Migration),
             Box::new(m20261204_000007_health::Migration),
             Box::new(m20261204_000008_live_homes::Migration),
+            Box::new(m20261204_000009_camera_audio::Migration),
         ]
     }
 }

@@ -27,6 +27,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::fmp4;
+use crate::live::audio::{AudioCodec, AudioSource};
 use crate::segment::{Gap, InitSegment, MediaSegment, RecorderEvent};
 use crate::segmenter::{Segment, Segmenter};
 use crate::source::{redact_url, Frame, Source, SourceError, Timeouts, VideoParams, TIMESCALE};
@@ -191,9 +192,29 @@ impl Recorder {
     ) -> Result<(SourceError, bool), Closed> {
         let url = &self.camera.source_url;
         match Source::open(url, credentials, self.opts.timeouts).await {
-            Ok(source) => self.record(source).await,
+            Ok(source) => {
+                self.note_audio(source.audio(), credentials);
+                self.record(source).await
+            }
             Err(error) => Ok((error, false)),
         }
+    }
+
+    /// Tells health and the live tap what audio the camera has: live view
+    /// forwards Opus and G.711 over a session of its own.
+    fn note_audio(&self, encoding: Option<&str>, credentials: Option<&Secret<String>>) {
+        let audio = encoding.map(str::to_string);
+        self.health.send_modify(|h| h.audio = audio);
+        let Some(tap) = &self.opts.live else {
+            return;
+        };
+        let codec = encoding.and_then(AudioCodec::from_encoding);
+        tap.set_audio(codec.map(|codec| AudioSource {
+            url: self.camera.source_url.clone(),
+            credentials: credentials.cloned(),
+            codec,
+            timeouts: self.opts.timeouts,
+        }));
     }
 
     /// Notes the outage: the next run's gap starts here (or where the last

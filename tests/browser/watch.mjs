@@ -105,6 +105,9 @@ async function watch(viewers, opts) {
   const all = () => Promise.all(viewers.map(({ page }) => page.evaluate(snapshot)));
   const live = (states) => states.some((s) => s.state !== 'failed');
   if (live(await all())) await sleep(opts.settle);
+  // A click on the picture turns the sound on, as a user would (a real
+  // user gesture, so Chromium keeps playing unmuted).
+  for (const { page } of viewers) await page.click('#video').catch(() => {});
   const t0 = await all();
   if (live(t0)) await sleep(opts.seconds);
   const t1 = await all();
@@ -142,7 +145,24 @@ function report(a, b, screenshot, stopped, logs, timeoutS) {
     firstFrameMs: stats1.firstFrameMs ?? null,
     width: stats1.frameWidth || 0, height: stats1.frameHeight || 0,
     packetsLost: stats1.packetsLost || 0, keyFramesDecoded: stats1.keyFramesDecoded || 0,
+    audio: audioReport(stats0.audio, stats1.audio, secs),
     pixels: b.pixels || null, screenshot, deleteStatus: stopped, console: logs,
+  };
+}
+
+// What the window brought of the camera's audio: packets and decoded
+// samples per second, the last audio level (0..1) and the codec.
+function audioReport(a = {}, b = {}, secs = 0) {
+  const rate = (k) => (secs > 0 ? Math.round(((b[k] || 0) - (a[k] || 0)) / secs) : 0);
+  const samples = (b.totalSamplesReceived || 0) - (a.totalSamplesReceived || 0);
+  const concealed = (b.concealedSamples || 0) - (a.concealedSamples || 0);
+  const energy = (b.totalAudioEnergy || 0) - (a.totalAudioEnergy || 0);
+  return {
+    mimeType: b.mimeType || null, packetsPerSec: rate('packetsReceived'),
+    samplesPerSec: rate('totalSamplesReceived'), level: b.audioLevel || 0,
+    concealedShare: samples > 0 ? Math.round((concealed / samples) * 1000) / 1000 : 0,
+    // The mean power over the window (totalAudioEnergy per second; 0 is silence).
+    power: secs > 0 ? Math.round((energy / secs) * 10000) / 10000 : 0,
   };
 }
 

@@ -10,7 +10,8 @@ then runs until killed (SIGTERM/SIGINT/SIGKILL).
 
 Usage (system python3 with gi; see shared/TESTBED.md):
   rtsp_camera.py --port 8554 --path cam --codec h264 --size 640x360 --fps 25 \
-      --gop 50 [--slices 4] [--user U --password P] [--no-sprop] [--audio | --no-video]
+      --gop 50 [--slices 4] [--user U --password P] [--no-sprop]
+      [--audio [pcmu|pcma|opus|aac]] [--no-video]
 """
 
 import argparse
@@ -24,6 +25,15 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 
+# Raw audio caps, encoder and payloader per codec; {n} is the payloader's index.
+AUDIO = {
+    "pcmu": "audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay pt=0 name=pay{n}",
+    "pcma": "audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay pt=8 name=pay{n}",
+    "opus": "audio/x-raw,rate=48000,channels=2 ! opusenc ! rtpopuspay pt=97 name=pay{n}",
+    "aac": "audio/x-raw,rate=16000,channels=1 ! voaacenc ! rtpmp4gpay pt=98 name=pay{n}",
+}
+
+
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, default=8554, help="0 picks a free port")
@@ -35,7 +45,8 @@ def parse_args():
     p.add_argument("--slices", type=int, default=1, help="slices per frame (H.264)")
     p.add_argument("--user")
     p.add_argument("--password")
-    p.add_argument("--audio", action="store_true", help="add a G.711 (PCMU) audio track")
+    p.add_argument("--audio", nargs="?", const="pcmu", choices=sorted(AUDIO),
+                   help="add an audio track (a 440 Hz tone) in this codec (default pcmu)")
     p.add_argument("--no-video", action="store_true", help="serve only the audio track")
     p.add_argument("--no-sprop", action="store_true",
                    help="leave sprop-parameter-sets/sprop-vps/sps/pps out of the SDP")
@@ -62,8 +73,7 @@ def launch_line(a):
             f" ! capssetter name=pay0 replace=true caps=\"application/x-rtp,"
             f"media=(string)video,clock-rate=(int)90000,encoding-name=(string){name},"
             f"payload=(int)96,packetization-mode=(string)1\"")
-    audio = ("audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=8000,channels=1 ! "
-             "mulawenc ! rtppcmupay pt=0 name=pay{n}")
+    audio = "audiotestsrc is-live=true wave=sine freq=440 ! " + AUDIO[a.audio or "pcmu"]
     if a.no_video:
         return f"( {audio.format(n=0)} )"
     if a.audio:
@@ -91,7 +101,10 @@ def main():
     server.set_service(str(a.port))
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch_line(a))
-    factory.set_shared(True)
+    # A camera with audio gives every client a pipeline of its own, as real
+    # cameras serve every session: GStreamer's shared media answers a second
+    # DESCRIBE with 503 once the first client set up only some streams.
+    factory.set_shared(not a.audio)
     if a.user is not None:
         add_auth(server, factory, a.user, a.password or "")
     server.get_mount_points().add_factory("/" + a.path, factory)

@@ -22,6 +22,22 @@ pub struct Pixels {
     pub distinct_colors: u64,
 }
 
+/// What one viewer heard over the window (`getStats` of its audio track).
+#[derive(Debug, Clone, Default)]
+pub struct Audio {
+    /// `audio/opus`, `audio/PCMU`…; `None`: no audio packet arrived.
+    pub mime: Option<String>,
+    pub packets_per_sec: f64,
+    /// Decoded samples per second (48 000 when audio plays smoothly).
+    pub samples_per_sec: f64,
+    /// The last audio level, 0 (silence) to 1.
+    pub level: f64,
+    /// Share of the samples Chromium made up for lost or undecodable audio.
+    pub concealed_share: f64,
+    /// Mean power of the decoded audio (`totalAudioEnergy` per second; silence 0).
+    pub power: f64,
+}
+
 /// What one viewer (a Chromium tab) saw over the watch window.
 #[derive(Debug, Clone)]
 pub struct Viewer {
@@ -37,6 +53,7 @@ pub struct Viewer {
     pub pixels: Pixels,
     /// Status of the DELETE that ended the session.
     pub delete_status: Option<u64>,
+    pub audio: Audio,
 }
 
 /// One run of `watch.mjs`: its viewers, and its stderr for messages.
@@ -69,6 +86,18 @@ fn viewer(v: &Value) -> Viewer {
             distinct_colors: num(p, "distinctColors") as u64,
         },
         delete_status: v["deleteStatus"].as_u64(),
+        audio: audio(&v["audio"]),
+    }
+}
+
+fn audio(a: &Value) -> Audio {
+    Audio {
+        mime: a["mimeType"].as_str().map(str::to_string),
+        packets_per_sec: num(a, "packetsPerSec"),
+        samples_per_sec: num(a, "samplesPerSec"),
+        level: num(a, "level"),
+        concealed_share: num(a, "concealedShare"),
+        power: num(a, "power"),
     }
 }
 

@@ -13,6 +13,8 @@ pub struct CameraOpts {
     /// Frames between keyframes.
     pub gop: u32,
     pub user: Option<(&'static str, &'static str)>,
+    /// An audio track (a tone) in this codec: `pcmu`, `pcma`, `opus`, `aac`.
+    pub audio: Option<&'static str>,
 }
 
 impl Default for CameraOpts {
@@ -23,6 +25,7 @@ impl Default for CameraOpts {
             fps: 25,
             gop: 25,
             user: None,
+            audio: None,
         }
     }
 }
@@ -63,6 +66,9 @@ impl Camera {
             .args(["--gop", &o.gop.to_string()]);
         if let Some((u, p)) = o.user {
             cmd.args(["--user", u, "--password", p]);
+        }
+        if let Some(codec) = o.audio {
+            cmd.args(["--audio", codec]);
         }
         let mut child = cmd
             .stdout(Stdio::piped())

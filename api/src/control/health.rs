@@ -164,6 +164,13 @@ async fn update_camera(
     if let Some(at) = h.last_frame_at {
         q = q.col_expr(camera::Column::LastFrameAt, Expr::value(at));
     }
+    if h.state == CameraState::Online {
+        // Online reports always say what audio the camera has (none: null).
+        let audio = h.audio.as_deref().map(|a| clip(a, 32));
+        let note = crate::live::audio::note(audio.as_deref());
+        q = q.col_expr(camera::Column::AudioCodec, Expr::value(audio));
+        q = q.col_expr(camera::Column::AudioNote, Expr::value(note));
+    }
     if let Some(codec) = &h.codec {
         q = q.col_expr(camera::Column::Codec, Expr::value(clip(codec, 16)));
     }

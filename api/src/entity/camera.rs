@@ -41,6 +41,12 @@ pub struct Model {
     pub height: Option<i32>,
     /// The relay's last error for this camera (never contains credentials).
     pub last_error: Option<String>,
+    /// The camera's audio encoding as its SDP names it (`pcmu`, `opus`,
+    /// `mpeg4-generic` for AAC...); `null`: none, or not reported yet.
+    pub audio_codec: Option<String>,
+    /// Why live view plays no sound from this camera, when it cannot (AAC
+    /// and other codecs browsers' WebRTC lacks); `null` otherwise.
+    pub audio_note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,11 +1,13 @@
-//! One camera's live fan-out: the packets of its ingest, the cached GOP,
-//! and the queues of its viewers.
+//! One camera's live fan-out: the packets of one track of its ingest, the
+//! cached GOP (video only), and the queues of its viewers.
 //!
 //! Invariants: the GOP cache always starts at a keyframe (or is empty), and
 //! a viewer subscribes under the same lock that publishes, so it gets the
 //! cache and then every later packet, none twice and none missing. A full
 //! viewer queue never blocks the ingest: that viewer drops packets until
-//! the next keyframe, then resumes.
+//! the next keyframe, then resumes. Audio has no GOP: every packet stands
+//! alone, so a viewer gets audio from the next packet on and a full queue
+//! only loses the packets that did not fit.
 
 use super::h264;
 use rtc::rtp;
@@ -32,25 +34,28 @@ struct Inner {
     subscribers: HashMap<Uuid, Subscriber>,
 }
 
-/// The fan-out of one camera.
+/// The fan-out of one camera's video (the default) or audio.
 #[derive(Default)]
 pub struct Fanout {
     inner: Mutex<Inner>,
+    audio: bool,
 }
 
 impl Fanout {
-    /// Caches `pkt` and queues it for every viewer.
-    pub fn publish(&self, pkt: rtp::Packet) {
-        let key = h264::starts_keyframe(&pkt.payload);
-        let mut inner = self.lock();
-        // SPS, PPS and IDR of one picture share a timestamp: one GOP start.
-        let same_picture =
-            inner.gop.first().map(|p| p.header.timestamp) == Some(pkt.header.timestamp);
-        if key && !same_picture {
-            inner.gop.clear();
+    /// A fan-out of audio packets: no GOP, no keyframes.
+    pub fn audio() -> Self {
+        Self {
+            audio: true,
+            ..Default::default()
         }
-        if (key || !inner.gop.is_empty()) && inner.gop.len() < MAX_GOP_PACKETS {
-            inner.gop.push(pkt.clone());
+    }
+
+    /// Caches `pkt` (video) and queues it for every viewer.
+    pub fn publish(&self, pkt: rtp::Packet) {
+        let key = self.audio || h264::starts_keyframe(&pkt.payload);
+        let mut inner = self.lock();
+        if !self.audio {
+            cache(&mut inner.gop, &pkt, key);
         }
 
         inner.subscribers.retain(|id, sub| {
@@ -101,6 +106,18 @@ impl Fanout {
     }
 }
 
+/// Keeps `gop` starting at the last keyframe, with `pkt` added.
+fn cache(gop: &mut Vec<rtp::Packet>, pkt: &rtp::Packet, key: bool) {
+    // SPS, PPS and IDR of one picture share a timestamp: one GOP start.
+    let same_picture = gop.first().map(|p| p.header.timestamp) == Some(pkt.header.timestamp);
+    if key && !same_picture {
+        gop.clear();
+    }
+    if (key || !gop.is_empty()) && gop.len() < MAX_GOP_PACKETS {
+        gop.push(pkt.clone());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +165,19 @@ mod tests {
             [10, 11, 12],
             "the cache must keep the SPS before the IDR"
         );
+    }
+
+    #[test]
+    fn audio_reaches_a_viewer_from_the_next_packet_and_is_never_cached() {
+        let f = Fanout::audio();
+        f.publish(pkt(1, &[0xfc, 1]));
+        let (cached, mut rx) = f.subscribe(Uuid::nil());
+        assert!(cached.is_empty(), "audio packets were cached");
+        f.publish(pkt(2, &[0xfc, 2]));
+        f.publish(pkt(3, &[0x7f, 3]));
+        assert_eq!(rx.try_recv().unwrap().header.sequence_number, 2);
+        assert_eq!(rx.try_recv().unwrap().header.sequence_number, 3);
+        assert_eq!(f.cached(), 0);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The WHIP ingest of one camera: a receive-only peer connection whose
-//! video track's RTP goes, packet by packet, into the camera's fan-out.
+//! video track's RTP goes, packet by packet, into the camera's fan-out, and
+//! whose audio track (if the relay sends one) into the camera's audio one.
 //!
 //! Invariant: a camera has at most one ingest; a new one replaces (and
 //! closes) the old, and an ingest that fails or closes removes itself only
@@ -43,8 +44,12 @@ pub async fn start(
         direction: RTCRtpTransceiverDirection::Recvonly,
         ..Default::default()
     };
-    pc.add_transceiver_from_kind(RtpCodecKind::Video, Some(init))
+    pc.add_transceiver_from_kind(RtpCodecKind::Video, Some(init.clone()))
         .await?;
+    if super::audio::offers_audio(&offer) {
+        pc.add_transceiver_from_kind(RtpCodecKind::Audio, Some(init))
+            .await?;
+    }
     let answer = match peer::answer(&pc, &mut events, offer).await {
         Ok(a) => a,
         Err(e) => {
@@ -62,15 +67,38 @@ pub async fn start(
     Ok((id, answer))
 }
 
-/// Publishes every RTP packet of `track` to the camera's fan-out.
+/// Publishes every RTP packet of `track` to the camera's fan-out of its kind.
 async fn forward(track: Arc<dyn TrackRemote>, cam: Arc<CameraLive>) {
+    let audio = track.kind().await == RtpCodecKind::Audio;
+    let mut audio_pt = None;
     while let Some(evt) = track.poll().await {
-        if let TrackRemoteEvent::OnRtpPacket(pkt) = evt {
-            cam.received.add(pkt.payload.len());
+        let TrackRemoteEvent::OnRtpPacket(mut pkt) = evt else {
+            continue;
+        };
+        cam.received.add(pkt.payload.len());
+        if !audio {
             cam.fanout.publish(pkt);
+            continue;
+        }
+        if audio_pt.is_none() {
+            audio_pt = sfu_audio_pt(&*track, pkt.header.ssrc).await;
+        }
+        if let Some(pt) = audio_pt {
+            pkt.header.payload_type = pt;
+            cam.audio.publish(pkt);
         }
     }
-    tracing::debug!(camera.id = %cam.id, "ingest track ended");
+    tracing::debug!(camera.id = %cam.id, audio, "ingest track ended");
+}
+
+/// The SFU's payload type for the codec of an ingest's audio track.
+async fn sfu_audio_pt(track: &dyn TrackRemote, ssrc: u32) -> Option<u8> {
+    let codec = track.codec(ssrc).await?;
+    let pt = super::audio::sfu_payload_type(&codec.mime_type);
+    if pt.is_none() {
+        tracing::warn!(codec = %codec.mime_type, "ingest audio in a codec the SFU does not forward");
+    }
+    pt
 }
 
 /// Removes the ingest once its connection failed or closed.

@@ -8,6 +8,7 @@
 //! to stop only after its last viewer left and `grace_secs` passed with no
 //! new one (a viewer arriving meanwhile cancels the stop).
 
+pub mod audio;
 pub mod camera;
 pub mod guard;
 pub mod h264;
@@ -16,11 +17,13 @@ pub mod ice;
 pub mod ingest;
 pub mod nodes;
 pub mod peer;
+pub mod reachable;
 pub mod rewrite;
 pub mod routes;
 pub mod sdp;
 pub mod stats;
 pub mod viewer;
+pub mod viewer_audio;
 
 use crate::control::Hub;
 use argus_core::wire::control::CloudMessage;
@@ -102,6 +105,8 @@ pub struct CameraLive {
     pub relay: Uuid,
     pub tenant: Uuid,
     pub fanout: camera::Fanout,
+    /// The camera's audio (Opus or G.711), when its relay pushes some.
+    pub audio: camera::Fanout,
     /// What the ingests of this camera brought in.
     pub received: stats::Counters,
     state: Mutex<CamState>,
@@ -172,6 +177,7 @@ impl Live {
                 relay,
                 tenant,
                 fanout: Default::default(),
+                audio: camera::Fanout::audio(),
                 received: Default::default(),
                 state: Default::default(),
             })

@@ -6,7 +6,8 @@
 //! `42e01f` (Constrained Baseline 3.1), which Chromium accepts; whatever
 //! profile the camera sends is forwarded unchanged under it (Chromium
 //! decodes a High-profile stream so advertised). The ingest accepts H.264
-//! in packetization mode 1 of any common profile and nothing else.
+//! in packetization mode 1 of any common profile; both sides take the audio
+//! codecs of [`super::audio::CODECS`].
 
 use async_trait::async_trait;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -75,7 +76,7 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-/// A callback for remote tracks (the ingest's video).
+/// A callback for remote tracks (the ingest's video and audio).
 pub type OnTrack =
     Box<dyn Fn(Arc<dyn webrtc::media_stream::track_remote::TrackRemote>) + Send + Sync>;
 
@@ -112,6 +113,7 @@ fn engine(ingest: bool) -> Result<MediaEngine, webrtc::error::Error> {
     } else {
         me.register_codec(h264(VIEWER_FMTP, 102), RtpCodecKind::Video)?;
     }
+    super::audio::register(&mut me)?;
     Ok(me)
 }
 

@@ -123,7 +123,9 @@ pub async fn whip_delete(
         content_type = "application/sdp", body = String),
         (status = 307, description = "another api node is the camera's live home: repeat there"),
         (status = 400), (status = 401), (status = 403), (status = 404), (status = 409),
-        (status = 413), (status = 415), (status = 429)))]
+        (status = 413), (status = 415), (status = 429),
+        (status = 503, description = "no video to show: the camera's relay is not connected, \
+            or cannot reach the camera (the message says which)")))]
 pub async fn whep(
     state: web::Data<AppState>,
     auth: Auth,
@@ -160,6 +162,13 @@ pub async fn whep(
             "the camera has no relay to push it live",
         )
     })?;
+
+    let ingest_up = state
+        .live
+        .cameras_of(cx.tenant)
+        .iter()
+        .any(|c| c.id == cam.id && c.summary().2.is_some());
+    super::reachable::check(&cx, &cam, ingest_up).await?;
 
     if let Some(me) = state.live.cfg.node_url.as_deref() {
         if let Home::Elsewhere(home) = home::claim(&state.db, cx.tenant, cam.id, relay, me).await? {

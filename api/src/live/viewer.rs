@@ -1,5 +1,6 @@
 //! A WHEP viewer session: a send-only peer connection with one H.264
-//! track, fed from the camera's fan-out once the connection is up.
+//! track (and an audio track when the viewer's offer has audio), fed from
+//! the camera's fan-outs once the connection is up.
 //!
 //! Invariant: the first packet a viewer is sent starts a keyframe (the
 //! cached GOP, or the next keyframe if none is cached), and every packet
@@ -7,6 +8,7 @@
 //! one valid RTP stream whatever the ingest did.
 
 use super::rewrite::Rewriter;
+use super::viewer_audio::{BoundAudio, ViewerAudio};
 use super::{peer, CameraLive};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -80,6 +82,7 @@ pub struct Pending {
     track: Arc<TrackLocalStaticRTP>,
     sender: Arc<dyn RtpSender>,
     ssrc: u32,
+    audio: Option<ViewerAudio>,
     state: watch::Receiver<RTCPeerConnectionState>,
 }
 
@@ -102,11 +105,15 @@ pub async fn negotiate(
     let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
         label.clone(),
         label.clone(),
-        label,
+        label.clone(),
         RtpCodecKind::Video,
         vec![coding],
     )));
     let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+    let audio = match super::audio::offers_audio(&offer) {
+        true => Some(ViewerAudio::add_to(&pc, &label).await?),
+        false => None,
+    };
 
     match peer::answer(&pc, &mut events, offer).await {
         Ok(answer) => Ok(Pending {
@@ -115,6 +122,7 @@ pub async fn negotiate(
             track,
             sender,
             ssrc,
+            audio,
             state: events.state,
         }),
         Err(e) => {
@@ -139,6 +147,7 @@ impl Pending {
                 tracing::debug!(session.id = %session, %why, "viewer ended");
             }
             cam.fanout.unsubscribe(session);
+            cam.audio.unsubscribe(session);
             let _ = self.pc.close().await;
             ended();
         });
@@ -165,6 +174,7 @@ impl Pending {
         }
         let mut rewriter = Rewriter::new(self.ssrc, self.payload_type().await?);
 
+        let (mut audio, mut audio_rx) = self.subscribe_audio(session, cam).await;
         let (gop, mut rx) = cam.fanout.subscribe(session);
         for pkt in gop {
             self.write(rewriter.apply(pkt), sent).await?;
@@ -183,6 +193,11 @@ impl Pending {
                     Some(pkt) => self.write(rewriter.apply(pkt), sent).await?,
                     None => return Err("fan-out closed".into()),
                 },
+                Some(pkt) = recv(&mut audio_rx) => {
+                    if let Some(n) = write_audio(audio.as_mut(), pkt).await? {
+                        sent.add(n);
+                    }
+                }
                 s = state.changed() => {
                     let now = *state.borrow();
                     if s.is_err() || gone(now) {
@@ -198,6 +213,20 @@ impl Pending {
                 _ = give_up => return Err("disconnected and did not come back".into()),
             }
         }
+    }
+
+    /// The camera's audio for this viewer, if its connection took any.
+    async fn subscribe_audio(
+        &self,
+        session: Uuid,
+        cam: &CameraLive,
+    ) -> (Option<BoundAudio>, Option<AudioRx>) {
+        let bound = match &self.audio {
+            Some(a) => a.bind().await,
+            None => None,
+        };
+        let rx = bound.as_ref().map(|_| cam.audio.subscribe(session).1);
+        (bound, rx)
     }
 
     /// The H.264 payload type negotiated on this viewer's connection.
@@ -223,6 +252,26 @@ impl Pending {
     ) -> Result<(), String> {
         sent.add(pkt.payload.len());
         self.track.write_rtp(pkt).await.map_err(|e| e.to_string())
+    }
+}
+
+type AudioRx = tokio::sync::mpsc::Receiver<rtc::rtp::Packet>;
+
+async fn write_audio(
+    audio: Option<&mut BoundAudio>,
+    pkt: rtc::rtp::Packet,
+) -> Result<Option<usize>, String> {
+    match audio {
+        Some(a) => a.write(pkt).await,
+        None => Ok(None),
+    }
+}
+
+/// The next audio packet, or never when the viewer takes no audio.
+async fn recv(rx: &mut Option<AudioRx>) -> Option<rtc::rtp::Packet> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -46,6 +46,11 @@ pub struct CameraHealth {
     pub codec: Option<String>,
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// The encoding of the camera's audio as its SDP names it (`pcmu`,
+    /// `pcma`, `opus`, `mpeg4-generic` for AAC...); `None`: no audio, or
+    /// not known yet. Older relays leave it out.
+    #[serde(default)]
+    pub audio: Option<String>,
     /// The last error, for the operator (never contains credentials).
     pub error: Option<String>,
 }
@@ -61,6 +66,7 @@ impl CameraHealth {
             codec: None,
             width: None,
             height: None,
+            audio: None,
             error: None,
         }
     }

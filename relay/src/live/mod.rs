@@ -5,11 +5,16 @@
 //! Flow: the recorder hands every frame to the camera's [`tap::Tap`] (free
 //! while nobody watches) → [`annexb`] → [`push`] (one task per watched
 //! camera, reconnecting) → [`whip`] (the peer connection) → the cloud.
+//! A camera's Opus or G.711 audio takes its own way: [`audio`] opens an
+//! audio-only RTSP session while the push runs and feeds the same
+//! connection's audio track.
 //! Invariant: at most one push per camera; a start-live for a camera
 //! already pushing changes nothing, so the cloud may repeat it freely (it
 //! does after every reconnect of the control channel).
 
 pub mod annexb;
+pub mod audio;
+pub mod audio_track;
 pub mod push;
 pub mod route;
 pub mod tap;

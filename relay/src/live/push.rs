@@ -8,13 +8,14 @@
 //! retrying cannot fix (camera unknown, nobody watching), or when the
 //! camera is not H.264; on every end it says `DELETE` to the cloud.
 
+use super::audio::{self, AudioPacket};
 use super::tap::{LiveFrame, Tap};
 use super::whip::{self, Publisher};
 use super::LiveError;
 use crate::cloud::Cloud;
 use crate::segment::Codec;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
@@ -22,6 +23,8 @@ const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
 /// A frame's duration when the timestamps say nothing sensible (25 fps).
 const DEFAULT_FRAME: Duration = Duration::from_millis(40);
+/// Audio packets queued for the connection (~2 s of 20 ms packets).
+const AUDIO_QUEUE: usize = 100;
 
 /// How one connection attempt ended.
 enum Outcome {
@@ -85,8 +88,10 @@ async fn attempt(
         return Outcome::Final;
     }
 
+    let audio = tap.audio();
+    let codec = audio.as_ref().map(|a| a.codec);
     let publisher = tokio::select! {
-        p = whip::connect(cloud, &target.0, &target.1) => p,
+        p = whip::connect(cloud, &target.0, &target.1, codec) => p,
         _ = stop.wait_for(|s| *s) => return Outcome::Stopped,
     };
     let publisher = match publisher {
@@ -97,18 +102,28 @@ async fn attempt(
         }
         Err(e) => return Outcome::Failed(e),
     };
-    tracing::info!("live push connected");
+    tracing::info!(audio = publisher.audio.is_some(), "live push connected");
 
-    let outcome = forward(&publisher, first, &mut frames, stop).await;
+    let (audio_tx, audio_rx) = mpsc::channel(AUDIO_QUEUE);
+    let audio_task = match (&publisher.audio, audio) {
+        (Some(_), Some(src)) => Some(tokio::spawn(audio::run(src, audio_tx))),
+        _ => None,
+    };
+    let outcome = forward(&publisher, first, &mut frames, audio_rx, stop).await;
+    if let Some(t) = audio_task {
+        t.abort();
+    }
     publisher.close(cloud).await;
     outcome
 }
 
-/// Sends frames until the connection fails, the tap closes or `stop`.
+/// Sends frames (and audio packets, if any) until the connection fails,
+/// the tap closes or `stop`.
 async fn forward(
     publisher: &Publisher,
     first: LiveFrame,
-    frames: &mut tokio::sync::mpsc::Receiver<LiveFrame>,
+    frames: &mut mpsc::Receiver<LiveFrame>,
+    mut audio: mpsc::Receiver<AudioPacket>,
     stop: &mut watch::Receiver<bool>,
 ) -> Outcome {
     let mut state = publisher.state.clone();
@@ -123,13 +138,26 @@ async fn forward(
             }
         }
 
-        tokio::select! {
+        let sound = tokio::select! {
             f = frames.recv() => match f {
-                Some(f) => next = Some(f),
+                Some(f) => { next = Some(f); None }
                 None => return Outcome::Failed(LiveError::NoFrames),
             },
+            Some(pkt) = audio.recv() => Some(pkt),
             _ = stop.wait_for(|s| *s) => return Outcome::Stopped,
             _ = state.wait_for(ended) => return Outcome::Failed(LiveError::NotConnected),
+        };
+        if let Some(pkt) = sound {
+            send_audio(publisher, pkt).await;
+        }
+    }
+}
+
+/// Audio that cannot be sent is dropped: the video decides the push's fate.
+async fn send_audio(publisher: &Publisher, pkt: AudioPacket) {
+    if let Some(track) = &publisher.audio {
+        if let Err(e) = track.send(pkt).await {
+            tracing::debug!(error = %e, "an audio packet was not sent");
         }
     }
 }

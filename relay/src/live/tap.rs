@@ -6,6 +6,7 @@
 //! drops the frame and every frame after it until the next keyframe, so the
 //! push always resumes on a decodable picture).
 
+use super::audio::AudioSource;
 use crate::segment::Codec;
 use crate::source::{Frame, VideoParams};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +35,8 @@ struct Inner {
     resync: AtomicBool,
     /// A push waits for a keyframe: ask the source for one.
     key_request: AtomicBool,
+    /// Where the camera's audio comes from, if live view can play it.
+    audio: Mutex<Option<AudioSource>>,
 }
 
 /// Cheap to clone; the recorder and the push share one.
@@ -100,6 +103,21 @@ impl Tap {
             self.0.resync.store(true, Ordering::Relaxed);
             self.0.key_request.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// Set by the recorder each time it connects: the camera's audio, if
+    /// its codec is one live view forwards.
+    pub fn set_audio(&self, audio: Option<AudioSource>) {
+        *self.0.audio.lock().unwrap_or_else(|e| e.into_inner()) = audio;
+    }
+
+    /// The camera's forwardable audio, as last connected.
+    pub fn audio(&self) -> Option<AudioSource> {
+        self.0
+            .audio
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<mpsc::Sender<LiveFrame>>> {

@@ -1,5 +1,6 @@
-//! The WHIP client (RFC 9725): one send-only H.264 peer connection from the
-//! relay to the cloud's SFU, built with the `webrtc` crate.
+//! The WHIP client (RFC 9725): one send-only peer connection from the relay
+//! to the cloud's SFU, built with the `webrtc` crate: an H.264 track, and an
+//! audio track ([`AudioTrack`]) when the camera's audio is one browsers play.
 //!
 //! The offer goes out complete (all candidates gathered: no trickle), with
 //! the relay's signed token; media flows over DTLS-SRTP from a UDP socket
@@ -8,6 +9,8 @@
 //! (the cloud then sees the ingest fail), but only `close` tells the cloud
 //! at once with a `DELETE`.
 
+use super::audio::AudioCodec;
+use super::audio_track::{self, AudioTrack};
 use super::LiveError;
 use crate::cloud::Cloud;
 use async_trait::async_trait;
@@ -38,6 +41,8 @@ pub struct Publisher {
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
     payload_type: u8,
+    /// The camera's audio, if it has some and the SFU took it.
+    pub audio: Option<AudioTrack>,
     /// The api node pushed to, and the session's path on it (WHIP `Location`).
     origin: String,
     location: String,
@@ -63,13 +68,23 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-/// Offers to `path` on `origin` (an api node) and waits until media flows.
-pub async fn connect(cloud: &Cloud, origin: &str, path: &str) -> Result<Publisher, LiveError> {
+/// Offers to `path` on `origin` (an api node) and waits until media flows;
+/// with `audio`, the offer carries an audio track of that codec too.
+pub async fn connect(
+    cloud: &Cloud,
+    origin: &str,
+    path: &str,
+    audio: Option<AudioCodec>,
+) -> Result<Publisher, LiveError> {
     let bind = super::route::local_udp_addr(origin).await?;
-    let (pc, mut gathered, mut state) = peer(bind).await?;
+    let (pc, mut gathered, mut state) = peer(bind, audio).await?;
     let ssrc = rand::random::<u32>();
     let track = Arc::new(TrackLocalStaticSample::new(Instant::now(), track(ssrc))?);
     pc.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+    let audio = match audio {
+        Some(codec) => Some(AudioTrack::add_to(&pc, codec).await?),
+        None => None,
+    };
 
     let offer = pc.create_offer(None).await?;
     pc.set_local_description(offer).await?;
@@ -85,6 +100,7 @@ pub async fn connect(cloud: &Cloud, origin: &str, path: &str) -> Result<Publishe
     };
     let mut publisher = Publisher {
         payload_type: 0,
+        audio,
         pc,
         track,
         ssrc,
@@ -123,6 +139,12 @@ impl Publisher {
             return Err(LiveError::NotConnected);
         }
         self.payload_type = negotiated_pt(&self.pc).await?;
+        if let Some(a) = &self.audio {
+            if !a.bind(&self.pc).await {
+                tracing::info!(codec = a.codec.mime(), "the SFU took no audio; video only");
+                self.audio = None;
+            }
+        }
         Ok(())
     }
 
@@ -169,9 +191,12 @@ type Peer = (
     watch::Receiver<RTCPeerConnectionState>,
 );
 
-async fn peer(bind: String) -> Result<Peer, LiveError> {
+async fn peer(bind: String, audio: Option<AudioCodec>) -> Result<Peer, LiveError> {
     let mut me = MediaEngine::default();
     me.register_codec(h264(), RtpCodecKind::Video)?;
+    if let Some(codec) = audio {
+        me.register_codec(audio_track::codec_parameters(codec), RtpCodecKind::Audio)?;
+    }
     let registry = register_default_interceptors(Registry::new(), &mut me)?;
     let (gathered_tx, gathered) = watch::channel(false);
     let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);

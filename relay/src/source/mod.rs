@@ -125,6 +125,15 @@ impl Source {
         }
     }
 
+    /// The encoding name of the camera's audio stream (`pcmu`, `opus`...),
+    /// if it has one; the source itself yields video only.
+    pub fn audio(&self) -> Option<&str> {
+        match self {
+            Source::Rtsp(s) => s.audio(),
+            Source::Sim(_) => None,
+        }
+    }
+
     /// The next frame; `Err(Ended)` when the camera closes the stream.
     pub async fn next_frame(&mut self) -> Result<Frame, SourceError> {
         match self {

@@ -29,6 +29,10 @@ pub struct RtspSource {
     /// The frame that revealed in-band parameters, yielded first.
     first: Option<Frame>,
     timeouts: Timeouts,
+    /// The encoding of the camera's first audio stream (`pcmu`, `opus`,
+    /// `mpeg4-generic`...), which this session does not set up: live view
+    /// opens its own session for it ([`crate::live::audio`]).
+    audio: Option<String>,
 }
 
 impl RtspSource {
@@ -49,6 +53,8 @@ impl RtspSource {
             .map_err(step("in DESCRIBE"))?
             .map_err(camera)?;
         let stream_i = video_stream(&session)?;
+        let audio = session.streams().iter().find(|s| s.media() == "audio");
+        let audio = audio.map(|s| s.encoding_name().to_ascii_lowercase());
         let setup = SetupOptions::default().transport(transport);
         timeout(timeouts.connect, session.setup(stream_i, setup))
             .await
@@ -63,7 +69,9 @@ impl RtspSource {
             .map_err(step("in PLAY"))?
             .map_err(camera)?;
         let demuxed = playing.demuxed().map_err(camera)?;
-        Self::start(demuxed, stream_i, sdp_params, timeouts).await
+        let mut src = Self::start(demuxed, stream_i, sdp_params, timeouts).await?;
+        src.audio = audio;
+        Ok(src)
     }
 
     /// Settles the parameters: from the SDP, or from the first frame.
@@ -79,6 +87,7 @@ impl RtspSource {
             params: sdp_params.clone().unwrap_or_else(placeholder_params),
             first: None,
             timeouts,
+            audio: None,
         };
         if sdp_params.is_some() {
             return Ok(src);
@@ -107,6 +116,11 @@ impl RtspSource {
         &self.params
     }
 
+    /// The encoding name of the camera's audio, if it has any.
+    pub fn audio(&self) -> Option<&str> {
+        self.audio.as_deref()
+    }
+
     /// The next video frame, waiting at most `timeouts.frame`.
     pub async fn next_frame(&mut self) -> Result<Frame, SourceError> {
         if let Some(frame) = self.first.take() {
@@ -130,7 +144,7 @@ impl RtspSource {
                 Some(Ok(CodecItem::VideoFrame(f))) if f.stream_id() == self.stream_i => {
                     return Ok(self.convert(f));
                 }
-                // TODO(#3): audio is ignored for recording for now.
+                // Only the video stream is set up; RTCP and the like pass.
                 Some(Ok(_)) => {}
             }
         }
@@ -161,7 +175,7 @@ impl RtspSource {
 
 /// The camera's error as ours; retina never saw credentials, so its text
 /// is safe to keep.
-fn camera(e: retina::Error) -> SourceError {
+pub(crate) fn camera(e: retina::Error) -> SourceError {
     match e.status_code() {
         Some(status) => SourceError::Camera(format!("RTSP status {status}: {e}")),
         None => SourceError::Camera(e.to_string()),
@@ -217,7 +231,7 @@ fn placeholder_params() -> VideoParams {
 
 /// Splits a camera URL into what retina may see (no userinfo, scheme
 /// `rtsp`), the transport, and the credentials.
-fn split_url(
+pub(crate) fn split_url(
     raw: &str,
     credentials: Option<&Secret<String>>,
 ) -> Result<(Url, Transport, Option<Credentials>), SourceError> {
