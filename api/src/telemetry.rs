@@ -18,6 +18,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber: text, or JSON lines when `format` is `json`.
 pub fn init_logging(format: &str, filter: &str) {
+    let filter = argus_core::logging::with_quiet_webrtc(filter);
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -3,7 +3,9 @@
 //! WHIP only once someone watches, three viewers share its one ingest
 //! (`GET /api/v1/live/sessions` shows it), the push stops after the last
 //! viewer left and does not come back by itself, and a relay killed during
-//! a view comes back, is asked again, and the viewer's stream resumes.
+//! a view comes back, is asked again, and the viewer's stream resumes; a
+//! camera with no video to show (relay not connected, camera unreachable)
+//! is a clear 503 that starts no push.
 
 mod common;
 #[path = "live/peers.rs"]
@@ -255,4 +257,61 @@ async fn revoking_access_ends_a_playing_view_and_session_limits_hold() {
     let (status, _, body) = viewing::post_sdp(&s.app, &whep, &s.site.token, ctype, offer).await;
     assert_eq!(status, 429, "{body}");
     assert!(body.contains("\"error\""), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_video_to_show_is_a_clear_503_and_starts_no_push() {
+    let shared = Shared::new();
+    let app = TestApp::start_with(|c| shared.apply(c)).await;
+    let site = with_relay::site(&app, "live-relay-d").await;
+    let base = app.base.clone();
+    let whep = format!("/api/v1/cameras/{}/whep", site.camera);
+    let ctype = "application/sdp";
+
+    // The relay never connected: nothing could be shown.
+    let (mut peer, _rx) = peers::viewer().await;
+    let offer = peer.offer().await;
+    let (status, _, body) = viewing::post_sdp(&app, &whep, &site.token, ctype, offer).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("relay is not connected"), "{body}");
+    let live = with_relay::stats(&app, &base, &site).await;
+    assert_eq!(
+        live["cameras"],
+        json!([]),
+        "a refused viewer started a push: {live}"
+    );
+
+    // The relay is up, but a camera it cannot reach says why.
+    let dir = with_relay::relay_dir();
+    let relay = start_relay(&base, &dir, Some(site.claim_code.clone()));
+    with_relay::wait_online(&app, &site).await;
+    let cam_path = format!("/api/v1/cameras/{}", site.camera);
+    let cam = app.ok("get", &cam_path, &site.token, None, 200).await;
+    let body = json!({ "site_id": cam["site_id"], "name": "unplugged",
+        "relay_id": cam["relay_id"], "source_url": "rtsp://127.0.0.1:9/nothing" });
+    let dead = app
+        .ok("post", "/api/v1/cameras", &site.token, Some(body), 201)
+        .await;
+    let dead_path = format!("/api/v1/cameras/{}", dead["id"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.ok("get", &dead_path, &site.token, None, 200).await["health_state"] != "offline" {
+        assert!(
+            Instant::now() < deadline,
+            "the unreachable camera was never reported offline"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (mut peer, _rx) = peers::viewer().await;
+    let offer = peer.offer().await;
+    let dead_whep = format!("{dead_path}/whep");
+    let (status, _, body) = viewing::post_sdp(&app, &dead_whep, &site.token, ctype, offer).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("cannot reach the camera"), "{body}");
+
+    // The camera that can be shown is: the same request now gets its answer.
+    let mut viewer = watch(&app, &site.token, site.camera).await;
+    viewer.peer.connected().await;
+    viewer.receive(10).await;
+    relay.abort();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,6 +5,7 @@
 //! sides must agree on.
 
 pub mod envelope;
+pub mod logging;
 pub mod permission;
 pub mod relay_token;
 pub mod sealed;
