@@ -40,9 +40,7 @@ pub fn configure(state: web::Data<AppState>) -> impl Fn(&mut web::ServiceConfig)
             .route("/metrics", web::get().to(metrics))
             .route("/api/docs", web::get().to(docs_redirect))
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::not_found("route"))
-            }));
+            .default_service(web::to(crate::routes::unmatched));
     }
 }
 

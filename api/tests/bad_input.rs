@@ -170,6 +170,13 @@ async fn bad_paths_queries_and_references_get_clear_errors() {
             404,
         ),
         ("get", "/api/v1/nowhere".into(), None, 404),
+        (
+            "get",
+            format!("/api/v1/cameras/{}/whep", t.cameras[0]),
+            None,
+            405,
+        ),
+        ("delete", "/api/v1/cameras".into(), None, 405),
         ("get", "/api/v1/audit?limit=abc".into(), None, 400),
         ("get", "/api/v1/audit?limit=100000".into(), None, 400),
         ("get", "/api/v1/audit/export?format=xml".into(), None, 400),
@@ -288,6 +295,17 @@ async fn bad_paths_queries_and_references_get_clear_errors() {
         assert!(res["error"]["code"].is_string(), "{method} {path}: {res}");
     }
     assert_eq!(app.count("cameras").await, cameras);
+
+    // A known path under another method names the ones it takes.
+    let whep = format!("{}/api/v1/cameras/{}/whep", app.base, t.cameras[0]);
+    let res = app
+        .http
+        .request(reqwest::Method::OPTIONS, whep)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
 
     // `relay_id: null` detaches a camera; a revoked relay cannot take it back.
     let cam = format!("/api/v1/cameras/{}", t.cameras[0]);

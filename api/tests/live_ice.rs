@@ -25,6 +25,7 @@ async fn whep_answers_carry_stun_and_expiring_turn_credentials() {
     let t = world::tenant(&app, "live-ice").await;
     let relay = recording::enrolled_relay(&app, &t, t.sites[0]).await;
     let camera = recording::camera(&app, &t, t.sites[0], relay.id).await;
+    let _control = viewing::connect_relay(&app, &relay.token()).await;
 
     let (mut peer, _packets) = peers::viewer().await;
     let offer = peer.offer().await;

@@ -18,13 +18,11 @@ use futures_util::StreamExt;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 use viewing::{frames_within, has_sps, keyframe_start, post_sdp, watch};
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use viewing::Ws;
 
 /// The simulated camera: 25 fps, a keyframe every 2 s.
 const SIM: &str = "sim://live-test?fps=25&size=320x240&gop=50";
@@ -42,16 +40,7 @@ async fn scene(slug: &str) -> Scene {
     let tenant = world::tenant(&app, slug).await;
     let relay = recording::enrolled_relay(&app, &tenant, tenant.sites[0]).await;
     let camera = recording::camera(&app, &tenant, tenant.sites[0], relay.id).await;
-    let mut req = format!("{}/relay/v1/connect", app.base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    let bearer = format!("Bearer {}", relay.token()).parse().unwrap();
-    req.headers_mut().insert("authorization", bearer);
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    // The first message is the relay's config; after it the hub knows the relay.
-    next_msg(&mut ws, Duration::from_secs(10))
-        .await
-        .expect("config");
+    let ws = viewing::connect_relay(&app, &relay.token()).await;
     Scene {
         app,
         tenant,

@@ -72,13 +72,23 @@ pub async fn release(db: &DatabaseConnection, camera: Uuid, me: &str) -> Result<
 }
 
 /// Node `me` is alive and serves `cameras`.
+/// One statement for all of them; none when nothing is watched here.
 pub async fn beat(db: &DatabaseConnection, me: &str, cameras: &[Uuid]) -> Result<(), DbErr> {
-    let now = chrono::Utc::now();
-    for camera in cameras {
-        let sql = "UPDATE live_homes SET heartbeat_at = ? WHERE camera_id = ? AND node_url = ?";
-        execute(db, sql, vec![now.into(), (*camera).into(), me.into()]).await?;
+    if cameras.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let sql = format!(
+        "UPDATE live_homes SET heartbeat_at = ? WHERE node_url = ? AND camera_id IN ({})",
+        marks(cameras.len())
+    );
+    let mut values: Vec<Value> = vec![chrono::Utc::now().into(), me.into()];
+    values.extend(cameras.iter().map(|c| Value::from(*c)));
+    execute(db, &sql, values).await
+}
+
+/// `?, ?, …`: `n` placeholders for an `IN` list.
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
 }
 
 /// A push some live home wants from a relay.
@@ -89,36 +99,37 @@ pub struct Wanted {
     pub node_url: String,
 }
 
-/// The pushes wanted from `relays` by homes other than `me`.
+/// The pushes wanted from `relays` by homes other than `me` (no query when
+/// no relay is connected here).
 pub async fn wanted_from(
     db: &DatabaseConnection,
     relays: &[Uuid],
     me: &str,
 ) -> Result<Vec<Wanted>, DbErr> {
+    if relays.is_empty() {
+        return Ok(vec![]);
+    }
     let backend = db.get_database_backend();
     let stale = chrono::Utc::now() - chrono::Duration::from_std(STALE).unwrap_or_default();
-    let sql = "SELECT camera_id, relay_id, node_url FROM live_homes
-               WHERE wanted AND node_url <> ? AND heartbeat_at >= ?";
-    let sql = crate::db::placeholders(backend, sql);
+    let sql = format!(
+        "SELECT camera_id, relay_id, node_url FROM live_homes
+         WHERE wanted AND node_url <> ? AND heartbeat_at >= ? AND relay_id IN ({})",
+        marks(relays.len())
+    );
+    let sql = crate::db::placeholders(backend, &sql);
+    let mut values: Vec<Value> = vec![me.into(), stale.into()];
+    values.extend(relays.iter().map(|r| Value::from(*r)));
     let rows = db
-        .query_all(Statement::from_sql_and_values(
-            backend,
-            sql,
-            vec![me.into(), stale.into()],
-        ))
+        .query_all(Statement::from_sql_and_values(backend, sql, values))
         .await?;
-    let mut out = Vec::new();
-    for row in rows {
-        let relay: Uuid = row.try_get("", "relay_id")?;
-        if relays.contains(&relay) {
-            out.push(Wanted {
-                camera: row.try_get("", "camera_id")?,
-                relay,
-                node_url: row.try_get("", "node_url")?,
-            });
-        }
-    }
-    Ok(out)
+    let wanted = rows.iter().map(|row| {
+        Ok(Wanted {
+            camera: row.try_get("", "camera_id")?,
+            relay: row.try_get("", "relay_id")?,
+            node_url: row.try_get("", "node_url")?,
+        })
+    });
+    wanted.collect()
 }
 
 async fn query(

@@ -5,6 +5,9 @@
 //!    into start-live (with that home's WHIP URL) and pushes no longer
 //!    wanted into stop-live.
 //!
+//! Each is one statement, skipped when there is nothing to beat for or no
+//! relay connected: an idle node does not touch the database.
+//!
 //! Invariant: each wanted push is asked once per relay connection (a relay
 //! that reconnects is asked again, see [`super::Live::relay_connected`]);
 //! the loop ends when the api's state is dropped.

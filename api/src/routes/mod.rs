@@ -103,6 +103,29 @@ route_table! {
     get "/api/v1/audit/export" => audit::export;
 }
 
+/// What a request no route took gets: `405` with `Allow` when its path is
+/// an api route's under another method (a WHEP client's `GET` or
+/// `OPTIONS`, say), else `404`; both with the JSON error body.
+pub async fn unmatched(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    let path = req.path();
+    let allowed: Vec<String> = ROUTES
+        .iter()
+        .filter(|(_, template)| actix_web::dev::ResourceDef::new(*template).is_match(path))
+        .map(|(method, _)| method.to_ascii_uppercase())
+        .collect();
+    if allowed.is_empty() {
+        return ApiError::not_found("route").error_response();
+    }
+    let allow = allowed.join(", ");
+    let message = format!("{} is not allowed here; allowed: {allow}", req.method());
+    let mut res = ApiError::new(crate::error::Kind::MethodNotAllowed, message).error_response();
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        res.headers_mut().insert(actix_web::http::header::ALLOW, v);
+    }
+    res
+}
+
 /// Requires `perm` on `site` for an object the caller can already see:
 /// 403, since the object's existence is no secret to them.
 pub fn require_on_site(cx: &TenantCx, perm: Permission, site: Uuid) -> ApiResult<()> {

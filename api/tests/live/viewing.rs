@@ -10,6 +10,29 @@ use std::time::{Duration, Instant};
 use tokio::time::timeout;
 use uuid::Uuid;
 
+/// A relay's control channel, as the test holds it.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a relay's control channel with its `token`, as the relay would,
+/// and reads the config that comes first: from then on the api counts the
+/// relay connected (a camera of a relay that is not gets 503 for WHEP).
+pub async fn connect_relay(app: &TestApp, token: &str) -> Ws {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/relay/v1/connect", app.base.replace("http://", "ws://"));
+    let mut req = url.into_client_request().unwrap();
+    let bearer = format!("Bearer {token}").parse().unwrap();
+    req.headers_mut().insert("authorization", bearer);
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let first = timeout(Duration::from_secs(10), ws.next()).await;
+    assert!(
+        matches!(first, Ok(Some(Ok(_)))),
+        "no config on the control channel"
+    );
+    ws
+}
+
 /// POSTs `body` as `ctype` to `path`; status, headers and body text.
 pub async fn post_sdp(
     app: &TestApp,
