@@ -8,7 +8,7 @@
 //! one valid RTP stream whatever the ingest did.
 
 use super::rewrite::Rewriter;
-use super::viewer_audio::{BoundAudio, ViewerAudio};
+use super::viewer_audio::{AudioFeed, ViewerAudio};
 use super::{peer, CameraLive};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -174,7 +174,7 @@ impl Pending {
         }
         let mut rewriter = Rewriter::new(self.ssrc, self.payload_type().await?);
 
-        let (mut audio, mut audio_rx) = self.subscribe_audio(session, cam).await;
+        let mut audio = AudioFeed::start(self.audio.as_ref(), session, cam).await;
         let (gop, mut rx) = cam.fanout.subscribe(session);
         for pkt in gop {
             self.write(rewriter.apply(pkt), sent).await?;
@@ -193,8 +193,8 @@ impl Pending {
                     Some(pkt) => self.write(rewriter.apply(pkt), sent).await?,
                     None => return Err("fan-out closed".into()),
                 },
-                Some(pkt) = recv(&mut audio_rx) => {
-                    if let Some(n) = write_audio(audio.as_mut(), pkt).await? {
+                Some(pkt) = audio.next() => {
+                    if let Some(n) = audio.write(pkt).await? {
                         sent.add(n);
                     }
                 }
@@ -213,20 +213,6 @@ impl Pending {
                 _ = give_up => return Err("disconnected and did not come back".into()),
             }
         }
-    }
-
-    /// The camera's audio for this viewer, if its connection took any.
-    async fn subscribe_audio(
-        &self,
-        session: Uuid,
-        cam: &CameraLive,
-    ) -> (Option<BoundAudio>, Option<AudioRx>) {
-        let bound = match &self.audio {
-            Some(a) => a.bind().await,
-            None => None,
-        };
-        let rx = bound.as_ref().map(|_| cam.audio.subscribe(session).1);
-        (bound, rx)
     }
 
     /// The H.264 payload type negotiated on this viewer's connection.
@@ -252,26 +238,6 @@ impl Pending {
     ) -> Result<(), String> {
         sent.add(pkt.payload.len());
         self.track.write_rtp(pkt).await.map_err(|e| e.to_string())
-    }
-}
-
-type AudioRx = tokio::sync::mpsc::Receiver<rtc::rtp::Packet>;
-
-async fn write_audio(
-    audio: Option<&mut BoundAudio>,
-    pkt: rtc::rtp::Packet,
-) -> Result<Option<usize>, String> {
-    match audio {
-        Some(a) => a.write(pkt).await,
-        None => Ok(None),
-    }
-}
-
-/// The next audio packet, or never when the viewer takes no audio.
-async fn recv(rx: &mut Option<AudioRx>) -> Option<rtc::rtp::Packet> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
     }
 }
 

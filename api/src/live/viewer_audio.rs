@@ -6,12 +6,15 @@
 //! dropped, never sent under another codec's payload type.
 
 use super::rewrite::Rewriter;
+use super::CameraLive;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::mpsc;
+use uuid::Uuid;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::PeerConnection;
@@ -25,7 +28,7 @@ pub struct ViewerAudio {
 }
 
 /// The track once the connection is up: where each codec goes.
-pub struct BoundAudio {
+struct BoundAudio {
     track: Arc<TrackLocalStaticRTP>,
     /// SFU payload type → this viewer's.
     payload_types: HashMap<u8, u8>,
@@ -73,7 +76,7 @@ impl ViewerAudio {
     }
 
     /// The negotiated codecs; `None` if the viewer took no forwarded one.
-    pub async fn bind(&self) -> Option<BoundAudio> {
+    async fn bind(&self) -> Option<BoundAudio> {
         let params = self.sender.get_parameters().await.ok()?;
         let codecs = params.rtp_parameters.codecs.iter();
         let negotiated = codecs.map(|c| (c.rtp_codec.mime_type.as_str(), c.payload_type));
@@ -89,10 +92,42 @@ impl ViewerAudio {
     }
 }
 
+/// What a connected viewer's feed loop holds of the audio: the bound
+/// track and its queue, or nothing when the viewer took no audio.
+pub struct AudioFeed(Option<(BoundAudio, mpsc::Receiver<rtc::rtp::Packet>)>);
+
+impl AudioFeed {
+    /// Subscribes viewer `session` to the camera's audio, if its
+    /// connection negotiated a forwarded codec.
+    pub async fn start(audio: Option<&ViewerAudio>, session: Uuid, cam: &CameraLive) -> Self {
+        let bound = match audio {
+            Some(a) => a.bind().await,
+            None => None,
+        };
+        Self(bound.map(|b| (b, cam.audio.subscribe(session).1)))
+    }
+
+    /// The next packet; never, for a viewer without audio.
+    pub async fn next(&mut self) -> Option<rtc::rtp::Packet> {
+        match &mut self.0 {
+            Some((_, rx)) => rx.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Writes `pkt` to the viewer: the payload bytes sent, `None` if dropped.
+    pub async fn write(&mut self, pkt: rtc::rtp::Packet) -> Result<Option<usize>, String> {
+        match &mut self.0 {
+            Some((bound, _)) => bound.write(pkt).await,
+            None => Ok(None),
+        }
+    }
+}
+
 impl BoundAudio {
     /// Writes one packet of the camera's audio: the payload bytes sent,
     /// `None` when dropped.
-    pub async fn write(&mut self, pkt: rtc::rtp::Packet) -> Result<Option<usize>, String> {
+    async fn write(&mut self, pkt: rtc::rtp::Packet) -> Result<Option<usize>, String> {
         let Some(&pt) = self.payload_types.get(&pkt.header.payload_type) else {
             return Ok(None);
         };
