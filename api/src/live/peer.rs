@@ -117,6 +117,19 @@ fn engine(ingest: bool) -> Result<MediaEngine, webrtc::error::Error> {
     Ok(me)
 }
 
+/// The interceptors of a viewer's send-only connection: the NACK responder
+/// (retransmits what a viewer lost) and sender reports (the browser's A/V
+/// sync and RTT), nothing for receiving. Every interceptor is walked for
+/// every packet sent, so the default set (with NACK generator, receiver
+/// reports and TWCC receiver, idle on a send-only leg) costs CPU per
+/// viewer for nothing. The codec already lists the `nack` feedback.
+fn viewer_interceptors() -> Registry {
+    use rtc::interceptor::{NackResponderBuilder, SenderReportBuilder, Slot};
+    Registry::new()
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(Slot::SenderReport, SenderReportBuilder::new().build())
+}
+
 /// A new connection bound to `udp_addrs`; `on_track` for an ingest.
 pub async fn build(
     udp_addrs: Vec<String>,
@@ -124,8 +137,11 @@ pub async fn build(
 ) -> Result<(Arc<dyn PeerConnection>, Events), webrtc::error::Error> {
     let ingest = on_track.is_some();
     let mut me = engine(ingest)?;
-    let registry =
-        webrtc::peer_connection::register_default_interceptors(Registry::new(), &mut me)?;
+    let registry = if ingest {
+        webrtc::peer_connection::register_default_interceptors(Registry::new(), &mut me)?
+    } else {
+        viewer_interceptors()
+    };
     let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
     let (gathered_tx, gathered) = watch::channel(false);
     let handler = Arc::new(Handler {

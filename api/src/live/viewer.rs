@@ -27,6 +27,10 @@ use webrtc::rtp_transceiver::RtpSender;
 /// it for a few seconds) may take to come back before its session ends.
 const RECONNECT_GRACE: Duration = Duration::from_secs(10);
 
+/// Most queued packets a viewer takes per wake-up (a keyframe's burst goes
+/// out in one pass instead of one `select!` per packet).
+const BATCH: usize = 64;
+
 /// How long a viewer has to connect (ICE + DTLS) after its answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -179,6 +183,7 @@ impl Pending {
         for pkt in gop {
             self.write(rewriter.apply(pkt), sent).await?;
         }
+        let mut batch = Vec::with_capacity(BATCH);
         // Set while ICE says disconnected: the viewer has until then to come back.
         let mut lost_until: Option<tokio::time::Instant> = None;
         loop {
@@ -189,10 +194,14 @@ impl Pending {
                 }
             };
             tokio::select! {
-                pkt = rx.recv() => match pkt {
-                    Some(pkt) => self.write(rewriter.apply(pkt), sent).await?,
-                    None => return Err("fan-out closed".into()),
-                },
+                n = rx.recv_many(&mut batch, BATCH) => {
+                    if n == 0 {
+                        return Err("fan-out closed".into());
+                    }
+                    for pkt in batch.drain(..) {
+                        self.write(rewriter.apply(pkt), sent).await?;
+                    }
+                }
                 Some(pkt) = audio.next() => {
                     if let Some(n) = audio.write(pkt).await? {
                         sent.add(n);
