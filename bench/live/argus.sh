@@ -29,6 +29,8 @@ start_argus() {
   # A grace longer than the gap between two rows: the relay keeps pushing
   # from one row to the next, so no row pays for (or measures) a restart.
   export ARGUS_LIVE__GRACE_SECS=60
+  # Every load-client viewer logs in as the same admin: lift the per-user cap (16).
+  export ARGUS_LIVE__MAX_SESSIONS_PER_USER=1000
   "$bin/argus" dev --listen "127.0.0.1:$port" --data-dir "$work/dev" >"$work/api.log" 2>&1 &
   api_pid=$!
   api_url=http://127.0.0.1:$port
