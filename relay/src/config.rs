@@ -21,9 +21,9 @@ pub struct RelayOptions {
     pub cloud_url: String,
 
     /// One-time claim code from the api; only needed while the state dir
-    /// holds no identity yet.
+    /// holds no identity yet. May start with `-` (codes are base64url).
     #[arg(long, env = "ARGUS_RELAY_CLAIM_CODE", hide_env_values = true,
-          value_parser = parse_secret)]
+          allow_hyphen_values = true, value_parser = parse_secret)]
     pub claim_code: Option<Secret<String>>,
 
     /// Where the identity, cached config, data keys and the spool live.
@@ -117,6 +117,21 @@ mod tests {
         assert_eq!(o.spool_max_bytes, 1000);
         assert_eq!(o.commit_batch, 32);
         assert!(!format!("{o:?}").contains("ABCD"));
+    }
+
+    #[test]
+    fn a_claim_code_may_start_with_a_dash() {
+        let args = [
+            "r",
+            "--cloud-url=x",
+            "--claim-code",
+            "-4Ab_c",
+            "--state-dir",
+            "/tmp/y",
+        ];
+        let o = RelayOptions::try_parse_from(args).unwrap();
+        assert_eq!(o.claim_code.as_ref().unwrap().expose(), "-4Ab_c");
+        assert_eq!(o.state_dir, PathBuf::from("/tmp/y"));
     }
 
     #[test]
