@@ -72,6 +72,16 @@ async fn opus_and_g711_play_in_chromium_and_aac_is_left_out_with_a_note() {
 
     let logs = format!("{}{}", api.logs(), relay_proc.output());
     assert!(!logs.contains(&token), "a log line shows the access token");
+    // With an audio track the relay's connection has two senders: the push
+    // must find the video's payload type whichever comes first.
+    let bad: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("has no H.264"))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "a push with audio failed to find H.264: {bad:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -110,7 +110,9 @@ pub async fn observe(
     };
     let elapsed = started.elapsed();
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    // A 503 says "not now" (a camera with no video yet), not that the api failed.
     span.in_scope(|| match status {
+        503 => tracing::warn!(http.response.status_code = status, duration_ms, "request"),
         500.. => tracing::error!(http.response.status_code = status, duration_ms, "request"),
         400..=499 => tracing::warn!(http.response.status_code = status, duration_ms, "request"),
         _ => tracing::info!(http.response.status_code = status, duration_ms, "request"),

@@ -16,6 +16,7 @@ use crate::cloud::Cloud;
 use crate::segment::Codec;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 use uuid::Uuid;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
@@ -106,7 +107,10 @@ async fn attempt(
 
     let (audio_tx, audio_rx) = mpsc::channel(AUDIO_QUEUE);
     let audio_task = match (&publisher.audio, audio) {
-        (Some(_), Some(src)) => Some(tokio::spawn(audio::run(src, audio_tx))),
+        (Some(_), Some(src)) => {
+            let run = audio::run(src, audio_tx).instrument(tracing::Span::current());
+            Some(tokio::spawn(run))
+        }
         _ => None,
     };
     let outcome = forward(&publisher, first, &mut frames, audio_rx, stop).await;

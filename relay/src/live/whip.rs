@@ -253,14 +253,18 @@ fn track(ssrc: u32) -> MediaStreamTrack {
 }
 
 /// The H.264 payload type the answer settled on.
+/// Looks through every sender: with audio there are two, in no set order.
 async fn negotiated_pt(pc: &Arc<dyn PeerConnection>) -> Result<u8, LiveError> {
-    let sender = pc.get_senders().await.into_iter().next();
-    let sender = sender.ok_or(LiveError::NotConnected)?;
-    let params = sender.get_parameters().await?;
-    let h264 = params
-        .rtp_parameters
-        .codecs
-        .iter()
-        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("video/h264"));
-    h264.map(|c| c.payload_type).ok_or(LiveError::NoH264)
+    for sender in pc.get_senders().await {
+        let params = sender.get_parameters().await?;
+        let h264 = params
+            .rtp_parameters
+            .codecs
+            .iter()
+            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("video/h264"));
+        if let Some(c) = h264 {
+            return Ok(c.payload_type);
+        }
+    }
+    Err(LiveError::NoH264)
 }
