@@ -197,17 +197,23 @@ async fn bad_paths_queries_and_references_get_clear_errors() {
         (
             "post",
             "/api/v1/cameras".into(),
-            Some(
-                json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://h/s", "retention_days": 0 }),
-            ),
+            Some(json!({
+                "site_id": t.sites[0],
+                "name": "c",
+                "source_url": "rtsp://h/s",
+                "retention_days": 0,
+            })),
             400,
         ),
         (
             "post",
             "/api/v1/cameras".into(),
-            Some(
-                json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://h/s", "relay_id": t.relays[1] }),
-            ),
+            Some(json!({
+                "site_id": t.sites[0],
+                "name": "c",
+                "source_url": "rtsp://h/s",
+                "relay_id": t.relays[1],
+            })),
             400,
         ),
         (
@@ -245,9 +251,11 @@ async fn bad_paths_queries_and_references_get_clear_errors() {
         (
             "post",
             "/api/v1/cameras".into(),
-            Some(
-                json!({ "site_id": t.sites[0], "name": "c", "source_url": "rtsp://10.1.1.1/s?user=admin&password=secret" }),
-            ),
+            Some(json!({
+                "site_id": t.sites[0],
+                "name": "c",
+                "source_url": "rtsp://10.1.1.1/s?user=admin&password=secret",
+            })),
             400,
         ),
         (

@@ -140,3 +140,16 @@ pub fn tenant_key(table_name: &str) -> IndexCreateStatement {
         .col(Alias::new("id"))
         .to_owned()
 }
+
+/// One `ALTER TABLE … ADD COLUMN` (SQLite takes one column per statement).
+pub async fn add_column(
+    m: &SchemaManager<'_>,
+    table: &str,
+    mut def: ColumnDef,
+) -> Result<(), DbErr> {
+    let alter = Table::alter()
+        .table(Alias::new(table))
+        .add_column(&mut def)
+        .to_owned();
+    m.alter_table(alter).await
+}

@@ -8,6 +8,7 @@
 //! each write to the transaction's tenant. The relay's `version` column
 //! belongs to the recording migration (000006) and is not added here.
 
+use crate::cols::add_column;
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -56,13 +57,13 @@ impl MigrationTrait for Migration {
             .not_null()
             .default(false)
             .to_owned();
-        add(m, "relays", online).await?;
+        add_column(m, "relays", online).await?;
 
         for (name, kind) in RELAY_COLUMNS {
-            add(m, "relays", column(name, *kind)).await?;
+            add_column(m, "relays", column(name, *kind)).await?;
         }
         for (name, kind) in CAMERA_COLUMNS {
-            add(m, "cameras", column(name, *kind)).await?;
+            add_column(m, "cameras", column(name, *kind)).await?;
         }
         Ok(())
     }
@@ -78,13 +79,4 @@ fn column(name: &str, kind: Kind) -> ColumnDef {
         Kind::Int => def.integer(),
     };
     def.null().to_owned()
-}
-
-/// One `ALTER TABLE … ADD COLUMN` (SQLite takes one column per statement).
-async fn add(m: &SchemaManager<'_>, table: &str, mut def: ColumnDef) -> Result<(), DbErr> {
-    let alter = Table::alter()
-        .table(Alias::new(table))
-        .add_column(&mut def)
-        .to_owned();
-    m.alter_table(alter).await
 }

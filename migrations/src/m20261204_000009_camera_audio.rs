@@ -5,6 +5,7 @@
 //! Expand-only: two nullable columns on `cameras`, covered by the app
 //! role's table-wide `UPDATE` and the tenant policies already in place.
 
+use crate::cols::add_column;
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -19,13 +20,8 @@ impl MigrationName for Migration {
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for name in ["audio_codec", "audio_note"] {
-            let mut def = ColumnDef::new(Alias::new(name)).text().null().to_owned();
-            // One column per statement: SQLite takes no more.
-            let alter = Table::alter()
-                .table(Alias::new("cameras"))
-                .add_column(&mut def)
-                .to_owned();
-            m.alter_table(alter).await?;
+            let def = ColumnDef::new(Alias::new(name)).text().null().to_owned();
+            add_column(m, "cameras", def).await?;
         }
         Ok(())
     }

@@ -194,6 +194,12 @@ impl Live {
             .collect()
     }
 
+    /// Whether an ingest of `camera` is up on this node.
+    pub fn ingest_up(&self, camera: Uuid) -> bool {
+        let cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());
+        cams.get(&camera).is_some_and(|c| c.summary().2.is_some())
+    }
+
     /// The watched cameras of `tenant`.
     pub fn cameras_of(&self, tenant: Uuid) -> Vec<Arc<CameraLive>> {
         let cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());

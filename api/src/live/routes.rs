@@ -163,12 +163,7 @@ pub async fn whep(
         )
     })?;
 
-    let ingest_up = state
-        .live
-        .cameras_of(cx.tenant)
-        .iter()
-        .any(|c| c.id == cam.id && c.summary().2.is_some());
-    super::reachable::check(&cx, &cam, ingest_up).await?;
+    super::reachable::check(&cx, &cam, state.live.ingest_up(cam.id)).await?;
 
     if let Some(me) = state.live.cfg.node_url.as_deref() {
         if let Home::Elsewhere(home) = home::claim(&state.db, cx.tenant, cam.id, relay, me).await? {

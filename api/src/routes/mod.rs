@@ -107,11 +107,19 @@ route_table! {
 /// an api route's under another method (a WHEP client's `GET` or
 /// `OPTIONS`, say), else `404`; both with the JSON error body.
 pub async fn unmatched(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::dev::ResourceDef;
     use actix_web::ResponseError;
+    static TEMPLATES: std::sync::LazyLock<Vec<(&str, ResourceDef)>> =
+        std::sync::LazyLock::new(|| {
+            ROUTES
+                .iter()
+                .map(|(m, path)| (*m, ResourceDef::new(*path)))
+                .collect()
+        });
     let path = req.path();
-    let allowed: Vec<String> = ROUTES
+    let allowed: Vec<String> = TEMPLATES
         .iter()
-        .filter(|(_, template)| actix_web::dev::ResourceDef::new(*template).is_match(path))
+        .filter(|(_, def)| def.is_match(path))
         .map(|(method, _)| method.to_ascii_uppercase())
         .collect();
     if allowed.is_empty() {

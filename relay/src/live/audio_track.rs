@@ -82,21 +82,11 @@ impl AudioTrack {
     /// Takes the payload type the answer settled on; false if the SFU's
     /// answer left audio out (the push then goes on without it).
     pub async fn bind(&self, pc: &Arc<dyn PeerConnection>) -> bool {
-        for sender in pc.get_senders().await {
-            let Ok(params) = sender.get_parameters().await else {
-                continue;
-            };
-            let found = params.rtp_parameters.codecs.iter().find(|c| {
-                c.rtp_codec
-                    .mime_type
-                    .eq_ignore_ascii_case(self.codec.mime())
-            });
-            if let Some(c) = found {
-                self.payload_type.store(c.payload_type, Ordering::Relaxed);
-                return true;
-            }
-        }
-        false
+        let Some(pt) = super::whip::negotiated_pt(pc, self.codec.mime()).await else {
+            return false;
+        };
+        self.payload_type.store(pt, Ordering::Relaxed);
+        true
     }
 
     /// Sends one packet of the camera's audio.

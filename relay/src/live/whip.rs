@@ -138,7 +138,8 @@ impl Publisher {
         if !connected {
             return Err(LiveError::NotConnected);
         }
-        self.payload_type = negotiated_pt(&self.pc).await?;
+        let h264 = negotiated_pt(&self.pc, "video/h264").await;
+        self.payload_type = h264.ok_or(LiveError::NoH264)?;
         if let Some(a) = &self.audio {
             if !a.bind(&self.pc).await {
                 tracing::info!(codec = a.codec.mime(), "the SFU took no audio; video only");
@@ -253,18 +254,20 @@ fn track(ssrc: u32) -> MediaStreamTrack {
 }
 
 /// The H.264 payload type the answer settled on.
-/// Looks through every sender: with audio there are two, in no set order.
-async fn negotiated_pt(pc: &Arc<dyn PeerConnection>) -> Result<u8, LiveError> {
+/// The payload type the answer settled on for `mime`, looking through every
+/// sender (with audio there are two, in no set order).
+pub(super) async fn negotiated_pt(pc: &Arc<dyn PeerConnection>, mime: &str) -> Option<u8> {
     for sender in pc.get_senders().await {
-        let params = sender.get_parameters().await?;
-        let h264 = params
-            .rtp_parameters
-            .codecs
+        let Ok(params) = sender.get_parameters().await else {
+            continue;
+        };
+        let codecs = params.rtp_parameters.codecs;
+        let found = codecs
             .iter()
-            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("video/h264"));
-        if let Some(c) = h264 {
-            return Ok(c.payload_type);
+            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime));
+        if let Some(c) = found {
+            return Some(c.payload_type);
         }
     }
-    Err(LiveError::NoH264)
+    None
 }
