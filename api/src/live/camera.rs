@@ -107,7 +107,7 @@ impl Fanout {
 }
 
 /// Keeps `gop` starting at the last keyframe, with `pkt` added.
-fn cache(gop: &mut Vec<rtp::Packet>, pkt: &rtp::Packet, key: bool) {
+pub(crate) fn cache(gop: &mut Vec<rtp::Packet>, pkt: &rtp::Packet, key: bool) {
     // SPS, PPS and IDR of one picture share a timestamp: one GOP start.
     let same_picture = gop.first().map(|p| p.header.timestamp) == Some(pkt.header.timestamp);
     if key && !same_picture {

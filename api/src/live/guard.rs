@@ -55,7 +55,7 @@ async fn end(state: &web::Data<AppState>, tenant: Uuid, sid: Uuid) {
     };
     tracing::info!(tenant.id = %tenant, session.id = %sid, camera.id = %s.camera.id,
         "live view ended: access revoked");
-    let _ = s.pc.close().await;
+    s.close().await;
     state.live.viewer_left(state.clone(), s.camera.clone());
     s.audit_end(&state.db, "access_revoked").await;
 }

@@ -39,7 +39,7 @@ pub async fn start(
     let on_track: peer::OnTrack = Box::new(move |track| {
         tokio::spawn(forward(track, sink.clone()));
     });
-    let (pc, mut events) = peer::build(udp_addrs, Some(on_track)).await?;
+    let (pc, mut events) = peer::build(udp_addrs, on_track).await?;
     let init = RTCRtpTransceiverInit {
         direction: RTCRtpTransceiverDirection::Recvonly,
         ..Default::default()

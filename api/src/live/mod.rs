@@ -1,6 +1,7 @@
 //! Live view (issue #4): the SFU. Relays push a camera over WHIP
-//! ([`ingest`]); viewers pull it over WHEP ([`viewer`]); each camera's
-//! packets fan out through one [`camera::Fanout`] that keeps the last GOP.
+//! ([`ingest`]); each camera's packets go through one [`camera::Fanout`]
+//! that keeps the last GOP, to the camera's [`egress`], which sends them
+//! to every viewer session ([`viewer`]) that pulled it over WHEP.
 //!
 //! [`Live`] owns the registry of cameras being watched and of viewer
 //! sessions. Invariants: at most one ingest per camera; the relay is asked
@@ -10,6 +11,7 @@
 
 pub mod audio;
 pub mod camera;
+pub mod egress;
 pub mod guard;
 pub mod h264;
 pub mod home;
@@ -23,7 +25,6 @@ pub mod routes;
 pub mod sdp;
 pub mod stats;
 pub mod viewer;
-pub mod viewer_audio;
 
 use crate::control::Hub;
 use argus_core::wire::control::CloudMessage;
@@ -110,6 +111,8 @@ pub struct CameraLive {
     /// What the ingests of this camera brought in.
     pub received: stats::Counters,
     state: Mutex<CamState>,
+    /// Sends the camera to its viewers while it has some.
+    egress: Mutex<Option<egress::Egress>>,
 }
 
 impl CameraLive {
@@ -126,6 +129,25 @@ impl CameraLive {
     pub fn summary(&self) -> (usize, bool, Option<Uuid>) {
         let st = self.lock();
         (st.viewers, st.requested, st.ingest.as_ref().map(|i| i.id))
+    }
+
+    /// The camera's egress, started on `udp_addrs` if none runs.
+    pub fn egress(self: &Arc<Self>, udp_addrs: &[String]) -> std::io::Result<egress::Egress> {
+        let mut slot = self.egress.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = slot.as_ref() {
+            return Ok(e.clone());
+        }
+        let started = egress::Egress::start(self.clone(), udp_addrs)?;
+        Ok(slot.insert(started).clone())
+    }
+
+    /// Forgets the egress if nobody watches (a first offer that failed):
+    /// its task then ends once the last handle is dropped.
+    pub fn drop_idle_egress(&self) {
+        let st = self.lock();
+        if st.viewers == 0 {
+            self.egress.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
     }
 
     /// Installs `new` as the ingest; returns the one it replaces.
@@ -180,6 +202,7 @@ impl Live {
                 audio: camera::Fanout::audio(),
                 received: Default::default(),
                 state: Default::default(),
+                egress: Default::default(),
             })
         });
         cam.clone()
@@ -300,6 +323,8 @@ impl Live {
                 i.close().await;
             }
             cam.fanout.clear();
+            // Its task ends once the sessions' handles are gone too.
+            cam.egress.lock().unwrap_or_else(|e| e.into_inner()).take();
         });
     }
 

@@ -1,6 +1,7 @@
-//! Building the SFU's peer connections (`webrtc` 0.21): the codecs each
-//! side accepts, the sockets, and waiting for ICE gathering so the answer
-//! carries every candidate (no server-side trickle).
+//! Building the SFU's peer connections: the ingest's (`webrtc` 0.21, its
+//! own sockets, waiting for ICE gathering so the answer carries every
+//! candidate: no server-side trickle) and the viewers' (the sans-IO `rtc`
+//! core, driven by [`super::egress`]); the codecs each side accepts.
 //!
 //! Invariant: a viewer's connection offers exactly one H.264 profile,
 //! `42e01f` (Constrained Baseline 3.1), which Chromium accepts; whatever
@@ -10,16 +11,17 @@
 //! codecs of [`super::audio::CODECS`].
 
 use async_trait::async_trait;
+use rtc::peer_connection::RTCPeerConnectionBuilder;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
 };
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription,
-    Registry, SettingEngineBuilder,
+    RTCConfigurationBuilder, RTCIceGatheringState, RTCPeerConnection, RTCPeerConnectionState,
+    RTCSessionDescription, Registry, SettingEngineBuilder,
 };
 
 /// The fmtp line every viewer's answer carries.
@@ -130,24 +132,32 @@ fn viewer_interceptors() -> Registry {
         .with(Slot::SenderReport, SenderReportBuilder::new().build())
 }
 
-/// A new connection bound to `udp_addrs`; `on_track` for an ingest.
+/// A viewer's connection, sans-IO: ICE lite (the viewer's checks find us
+/// on the egress's host candidates; we never probe it), send-only media.
+pub fn viewer_connection(now: Instant) -> Result<RTCPeerConnection, webrtc::error::Error> {
+    let settings = SettingEngineBuilder::new().with_lite(true).build();
+    RTCPeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(settings)
+        .with_media_engine(engine(false)?)
+        .with_interceptor_registry(viewer_interceptors())
+        .build(now)
+}
+
+/// A new ingest connection bound to `udp_addrs`; remote tracks go to `on_track`.
 pub async fn build(
     udp_addrs: Vec<String>,
-    on_track: Option<OnTrack>,
+    on_track: OnTrack,
 ) -> Result<(Arc<dyn PeerConnection>, Events), webrtc::error::Error> {
-    let ingest = on_track.is_some();
-    let mut me = engine(ingest)?;
-    let registry = if ingest {
-        webrtc::peer_connection::register_default_interceptors(Registry::new(), &mut me)?
-    } else {
-        viewer_interceptors()
-    };
+    let mut me = engine(true)?;
+    let registry =
+        webrtc::peer_connection::register_default_interceptors(Registry::new(), &mut me)?;
     let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
     let (gathered_tx, gathered) = watch::channel(false);
     let handler = Arc::new(Handler {
         state: state_tx,
         gathered: gathered_tx,
-        track: on_track,
+        track: Some(on_track),
     });
 
     let settings = SettingEngineBuilder::new()

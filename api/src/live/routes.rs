@@ -7,7 +7,7 @@
 //! watch (404 otherwise, before the body is even looked at), then the body.
 
 use super::home::{self, Home};
-use super::{ingest, sdp, viewer};
+use super::{egress, ingest, sdp, viewer};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, Kind};
 use crate::relay_api::auth::RelayAuth;
@@ -178,18 +178,27 @@ pub async fn whep(
         }
     }
 
-    let pending = viewer::negotiate(state.live.cfg.udp_addrs.clone(), offer)
-        .await
-        .map_err(|e| ApiError::invalid(format!("cannot answer the offer: {e}")))?;
     let live = state.live.camera(cam.id, relay, cx.tenant);
+    let egress = live
+        .egress(&state.live.cfg.udp_addrs)
+        .map_err(|e| ApiError::internal(format!("cannot bind the live sockets: {e}")))?;
+    let sid = Uuid::now_v7();
+    let sent = Arc::new(super::stats::Counters::default());
+    let negotiated = match egress::conn::negotiate(sid, offer, &egress.addrs, sent.clone()) {
+        Ok(n) => n,
+        Err(e) => {
+            live.drop_idle_egress();
+            return Err(ApiError::invalid(format!("cannot answer the offer: {e}")));
+        }
+    };
     let session = Arc::new(viewer::Session {
-        id: Uuid::now_v7(),
+        id: sid,
         tenant: cx.tenant,
         owner: cx.actor.id,
         camera: live.clone(),
         started: Instant::now(),
-        sent: Default::default(),
-        pc: pending.pc.clone(),
+        sent,
+        egress: egress.clone(),
         actor: cx.actor.clone(),
         meta: cx.meta.clone(),
     });
@@ -204,9 +213,8 @@ pub async fn whep(
     state.live.add_session(session.clone());
     super::guard::spawn(state.clone(), recheck, session.id, cam.site_id);
     state.live.viewer_joined(&state.hub, &live);
-    let answer = pending.answer.clone();
-    let (sid, st) = (session.id, state.clone());
-    pending.run(sid, live, session.sent.clone(), move || {
+    let st = state.clone();
+    let ended = Box::new(move || {
         if let Some(s) = st.live.remove_session(sid) {
             st.live.viewer_left(st.clone(), s.camera.clone());
             // A viewer that never got a packet did not watch: say so.
@@ -217,6 +225,8 @@ pub async fn whep(
             tokio::spawn(async move { s.audit_end(&st.db, reason).await });
         }
     });
+    egress.join(negotiated.conn, ended).await;
+    let answer = negotiated.answer;
     let mut res = sdp_created(format!("/api/v1/live/sessions/{sid}"), answer);
     let now = chrono::Utc::now().timestamp();
     for link in super::ice::links(&state.live.cfg, sid, now) {
@@ -262,7 +272,7 @@ pub async fn end(
     )
     .await?;
     cx.commit().await?;
-    let _ = s.pc.close().await;
+    s.close().await;
     state.live.viewer_left(state.clone(), s.camera.clone());
     Ok(HttpResponse::NoContent().finish())
 }
@@ -288,12 +298,13 @@ pub async fn trickle(
         ));
     }
     for (candidate, mid) in candidates {
-        let init = webrtc::peer_connection::RTCIceCandidateInit {
+        let init = rtc::peer_connection::transport::RTCIceCandidateInit {
             candidate,
             sdp_mid: mid,
             ..Default::default()
         };
-        s.pc.add_ice_candidate(init)
+        s.egress
+            .add_candidate(s.id, init)
             .await
             .map_err(|e| ApiError::invalid(format!("bad candidate: {e}")))?;
     }

@@ -1,0 +1,339 @@
+//! The loop of one camera's egress: the camera's packets, the viewers'
+//! datagrams, their timers and the handles' commands, in one task.
+//!
+//! Each turn handles whatever woke it, then settles every connection that
+//! something happened to (its events, its timer, its queued datagrams) and
+//! sends all datagrams at once. Invariants: a viewer's first video packet
+//! starts a keyframe (the GOP this task keeps, replayed when the viewer's
+//! connection comes up, or the next keyframe); a viewer's connection is
+//! closed and its `ended` called exactly once.
+
+use super::conn::{Conn, Phase, RECONNECT_GRACE};
+use super::socket::{self, Datagram};
+use super::{Cmd, Ended};
+use crate::live::{camera, h264, CameraLive};
+use rtc::peer_connection::event::RTCPeerConnectionEvent;
+use rtc::peer_connection::state::RTCPeerConnectionState as State;
+use rtc::rtp;
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// Most packets taken from a queue per turn.
+const BATCH: usize = 64;
+
+/// Most datagrams read from a socket per turn.
+const READ_BURST: usize = 64;
+
+/// When nothing is due: wake anyway this often.
+const IDLE: Duration = Duration::from_secs(3600);
+
+struct Viewer {
+    conn: Conn,
+    ended: Option<Ended>,
+    /// Live, but waiting for a keyframe (nothing was cached when it came up).
+    want_key: bool,
+}
+
+/// The task's state.
+pub(super) struct Task {
+    id: Uuid,
+    cam: Arc<CameraLive>,
+    sockets: Vec<UdpSocket>,
+    local: Vec<SocketAddr>,
+    viewers: HashMap<Uuid, Viewer>,
+    /// Which viewer each remote address is.
+    by_addr: HashMap<SocketAddr, Uuid>,
+    gop: Vec<rtp::Packet>,
+    out: Vec<Datagram>,
+    buf: Vec<u8>,
+}
+
+impl Task {
+    pub(super) fn new(
+        cam: Arc<CameraLive>,
+        sockets: Vec<UdpSocket>,
+        local: Vec<SocketAddr>,
+    ) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            cam,
+            sockets,
+            local,
+            viewers: HashMap::new(),
+            by_addr: HashMap::new(),
+            gop: Vec::new(),
+            out: Vec::new(),
+            buf: vec![0; 2048],
+        }
+    }
+}
+
+/// Runs until no viewer is left and every handle is dropped.
+pub(super) async fn run(t: Task, cmds: mpsc::Receiver<Cmd>) {
+    use tracing::Instrument;
+    let span = tracing::info_span!("live.egress", camera.id = %t.cam.id);
+    turns(t, cmds).instrument(span).await
+}
+
+async fn turns(mut t: Task, mut cmds: mpsc::Receiver<Cmd>) {
+    let (gop, mut video) = t.cam.fanout.subscribe(t.id);
+    t.gop = gop;
+    let (_, mut audio) = t.cam.audio.subscribe(t.id);
+    let (mut vbatch, mut abatch) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
+    let (mut open, mut audio_open) = (true, true);
+    loop {
+        t.settle(Instant::now());
+        socket::send_all(&t.sockets, &mut t.out).await;
+        if !open && t.viewers.is_empty() {
+            break;
+        }
+
+        let wake = tokio::time::Instant::from_std(t.next_wake());
+        tokio::select! {
+            cmd = cmds.recv(), if open => match cmd {
+                Some(cmd) => t.command(cmd),
+                None => open = false,
+            },
+            n = video.recv_many(&mut vbatch, BATCH) => {
+                if n == 0 {
+                    break;
+                }
+                t.video(vbatch.drain(..));
+            }
+            n = audio.recv_many(&mut abatch, BATCH), if audio_open => {
+                audio_open = n > 0;
+                let now = Instant::now();
+                for pkt in abatch.drain(..) {
+                    t.live().for_each(|v| v.conn.send_audio(&pkt, now));
+                }
+            }
+            i = socket::readable(&t.sockets) => t.read(i),
+            _ = tokio::time::sleep_until(wake) => {}
+        }
+    }
+    t.cam.fanout.unsubscribe(t.id);
+    t.cam.audio.unsubscribe(t.id);
+    let left: Vec<Uuid> = t.viewers.keys().copied().collect();
+    left.into_iter().for_each(|id| t.end(id, "egress stopped"));
+}
+
+impl Task {
+    fn live(&mut self) -> impl Iterator<Item = &mut Viewer> {
+        self.viewers.values_mut().filter(|v| v.conn.is_live())
+    }
+
+    fn command(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Join(conn, ended) => {
+                let viewer = Viewer {
+                    conn: *conn,
+                    ended: Some(ended),
+                    want_key: false,
+                };
+                self.viewers.insert(viewer.conn.id, viewer);
+            }
+            Cmd::Leave(id) => self.end(id, "left"),
+            Cmd::Candidate(id, init, reply) => {
+                let res = match self.viewers.get_mut(&id) {
+                    Some(v) => {
+                        v.conn.dirty = true;
+                        v.conn
+                            .pc
+                            .add_remote_candidate(init)
+                            .map_err(|e| e.to_string())
+                    }
+                    None => Err("the session ended".into()),
+                };
+                let _ = reply.send(res);
+            }
+        }
+    }
+
+    /// The camera's video: kept in the GOP, sent to every live viewer.
+    fn video(&mut self, pkts: impl Iterator<Item = rtp::Packet>) {
+        let now = Instant::now();
+        for pkt in pkts {
+            let key = h264::starts_keyframe(&pkt.payload);
+            camera::cache(&mut self.gop, &pkt, key);
+            for v in self.live() {
+                if v.want_key && !key {
+                    continue;
+                }
+                v.want_key = false;
+                v.conn.send_video(&pkt, now);
+            }
+        }
+    }
+
+    /// Reads what `sockets[i]` has and hands each datagram to its viewer.
+    fn read(&mut self, i: usize) {
+        let now = Instant::now();
+        for _ in 0..READ_BURST {
+            let (n, from) = match self.sockets[i].try_recv_from(&mut self.buf) {
+                Ok(got) => got,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    tracing::debug!(error = %e, "live egress socket read failed");
+                    return;
+                }
+            };
+            let Some(id) = self.viewer_of(from, n) else {
+                continue;
+            };
+            let Some(v) = self.viewers.get_mut(&id) else {
+                continue;
+            };
+            let msg = TaggedBytesMut {
+                now,
+                transport: TransportContext {
+                    local_addr: self.local[i],
+                    peer_addr: from,
+                    ecn: None,
+                    transport_protocol: TransportProtocol::UDP,
+                },
+                message: bytes::BytesMut::from(&self.buf[..n]),
+            };
+            if let Err(e) = v.conn.pc.handle_read(msg) {
+                tracing::trace!(session.id = %id, error = %e, "viewer datagram refused");
+            }
+            v.conn.dirty = true;
+        }
+    }
+
+    /// The viewer a datagram of `n` bytes in `buf` from `from` belongs to:
+    /// known by its address, or learnt from a STUN check's username.
+    fn viewer_of(&mut self, from: SocketAddr, n: usize) -> Option<Uuid> {
+        if let Some(id) = self.by_addr.get(&from) {
+            return Some(*id);
+        }
+        let username = socket::stun_username(&self.buf[..n])?;
+        let ufrag = socket::local_ufrag(&username);
+        let v = self.viewers.values().find(|v| v.conn.ufrag == ufrag)?;
+        self.by_addr.insert(from, v.conn.id);
+        Some(v.conn.id)
+    }
+
+    /// Settles every viewer something happened to: due timers, events,
+    /// the GOP for a viewer just up, queued datagrams; ends the dead.
+    fn settle(&mut self, now: Instant) {
+        let mut dead = Vec::new();
+        for v in self.viewers.values_mut() {
+            if v.conn.timer.is_some_and(|t| t <= now) {
+                if let Err(e) = v.conn.pc.handle_timeout(now) {
+                    tracing::trace!(session.id = %v.conn.id, error = %e, "viewer timer");
+                }
+                v.conn.dirty = true;
+            }
+            if let Some(why) = phase_over(&v.conn.phase, now) {
+                dead.push((v.conn.id, why));
+                continue;
+            }
+            if !v.conn.dirty {
+                continue;
+            }
+            match events(&mut v.conn, now) {
+                Some(Change::Up) => {
+                    v.want_key = self.gop.is_empty();
+                    self.gop.iter().for_each(|p| v.conn.send_video(p, now));
+                }
+                Some(Change::Gone(why)) => dead.push((v.conn.id, why)),
+                None => {}
+            }
+            drain(&mut v.conn, &self.local, &mut self.out);
+        }
+        for (id, why) in dead {
+            self.end(id, why);
+        }
+    }
+
+    /// The earliest timer or phase deadline of any viewer.
+    fn next_wake(&self) -> Instant {
+        let idle = Instant::now() + IDLE;
+        let due = self.viewers.values().flat_map(|v| {
+            let phase = match v.conn.phase {
+                Phase::Connecting { until } | Phase::Lost { until } => Some(until),
+                Phase::Live => None,
+            };
+            v.conn.timer.into_iter().chain(phase)
+        });
+        due.min().unwrap_or(idle)
+    }
+
+    /// Closes viewer `id`'s connection and calls its `ended`.
+    fn end(&mut self, id: Uuid, why: &str) {
+        let Some(mut v) = self.viewers.remove(&id) else {
+            return;
+        };
+        tracing::debug!(session.id = %id, why, "viewer ended");
+        let _ = v.conn.pc.close();
+        drain(&mut v.conn, &self.local, &mut self.out);
+        self.by_addr.retain(|_, owner| *owner != id);
+        if let Some(ended) = v.ended.take() {
+            ended();
+        }
+    }
+}
+
+/// What a viewer's events amount to.
+enum Change {
+    Up,
+    Gone(&'static str),
+}
+
+/// Takes `conn`'s events (and drops what it read: RTCP the interceptors
+/// already used); moves its phase.
+fn events(conn: &mut Conn, now: Instant) -> Option<Change> {
+    let mut change = None;
+    while let Some(ev) = conn.pc.poll_event() {
+        let RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) = ev else {
+            continue;
+        };
+        tracing::debug!(session.id = %conn.id, %state, "viewer connection state");
+        match (state, conn.phase) {
+            (State::Connected, Phase::Connecting { .. }) => {
+                conn.phase = Phase::Live;
+                change = Some(Change::Up);
+            }
+            (State::Connected, _) => conn.phase = Phase::Live,
+            (State::Disconnected, Phase::Live) => {
+                conn.phase = Phase::Lost {
+                    until: now + RECONNECT_GRACE,
+                }
+            }
+            (State::Failed, _) => return Some(Change::Gone("connection failed")),
+            (State::Closed, _) => return Some(Change::Gone("connection closed")),
+            _ => {}
+        }
+    }
+    while conn.pc.poll_read().is_some() {}
+    change
+}
+
+/// Why a phase's deadline ended the session, if it did.
+fn phase_over(phase: &Phase, now: Instant) -> Option<&'static str> {
+    match *phase {
+        Phase::Connecting { until } if until <= now => Some("did not connect"),
+        Phase::Lost { until } if until <= now => Some("disconnected and did not come back"),
+        _ => None,
+    }
+}
+
+/// Moves `conn`'s queued datagrams to `out` and reads its next timer.
+fn drain(conn: &mut Conn, local: &[SocketAddr], out: &mut Vec<Datagram>) {
+    while let Some(msg) = conn.pc.poll_write() {
+        let sock = local
+            .iter()
+            .position(|a| *a == msg.transport.local_addr)
+            .unwrap_or(0);
+        out.push((sock, msg.transport.peer_addr, msg.message));
+    }
+    conn.timer = conn.pc.poll_timeout();
+    conn.dirty = false;
+}
