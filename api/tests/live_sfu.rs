@@ -20,7 +20,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
-use viewing::{frames_within, has_sps, keyframe_start, post_sdp, watch};
+use viewing::{frames_within, has_sps, host_candidates, keyframe_start, post_sdp, watch};
 
 use viewing::Ws;
 
@@ -158,7 +158,15 @@ async fn three_viewers_share_one_ingest_and_late_ones_start_at_a_keyframe() {
     for _ in 0..2 {
         late.push(watch(&s.app, &token, s.camera).await);
     }
+    let socket = host_candidates(&first.answer);
+    assert_eq!(socket.len(), 1, "answer: {}", first.answer);
     for v in &mut late {
+        // One egress per camera: its viewers share one socket.
+        assert_eq!(
+            host_candidates(&v.answer),
+            socket,
+            "not the first viewer's socket"
+        );
         v.peer.connected().await;
         let got = v.receive(150).await;
         // Its first packet is the keyframe the first viewer got before it

@@ -39,6 +39,9 @@ struct Inner {
 pub struct Fanout {
     inner: Mutex<Inner>,
     audio: bool,
+    /// Bumped by every [`Fanout::clear`]: a subscriber keeping its own
+    /// copy of the GOP drops it when this moves.
+    cleared: std::sync::atomic::AtomicU64,
 }
 
 impl Fanout {
@@ -94,6 +97,13 @@ impl Fanout {
     /// Forgets the cached GOP (the ingest ended).
     pub fn clear(&self) {
         self.lock().gop.clear();
+        self.cleared
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many times the GOP was forgotten.
+    pub fn generation(&self) -> u64 {
+        self.cleared.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Packets in the GOP cache.

@@ -134,7 +134,7 @@ impl CameraLive {
     /// The camera's egress, started on `udp_addrs` if none runs.
     pub fn egress(self: &Arc<Self>, udp_addrs: &[String]) -> std::io::Result<egress::Egress> {
         let mut slot = self.egress.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = slot.as_ref() {
+        if let Some(e) = slot.as_ref().filter(|e| !e.is_closed()) {
             return Ok(e.clone());
         }
         let started = egress::Egress::start(self.clone(), udp_addrs)?;

@@ -64,6 +64,17 @@ pub struct Viewer {
     pub packets: tokio::sync::mpsc::UnboundedReceiver<peers::Received>,
     pub session: String,
     pub joined: Instant,
+    /// The api's SDP answer.
+    pub answer: String,
+}
+
+/// `ip:port` of each host candidate (RTP component) in an SDP.
+pub fn host_candidates(sdp: &str) -> Vec<String> {
+    let lines = sdp.lines().filter(|l| l.starts_with("a=candidate:"));
+    let hosts = lines.filter(|l| l.contains(" typ host"));
+    let fields = hosts.map(|l| l.split(' ').collect::<Vec<_>>());
+    let rtp = fields.filter(|f| f.len() > 5 && f[1] == "1");
+    rtp.map(|f| format!("{}:{}", f[4], f[5])).collect()
 }
 
 pub async fn watch(app: &TestApp, token: &str, camera: Uuid) -> Viewer {
@@ -84,12 +95,13 @@ pub async fn watch_at(app: &TestApp, base: &str, token: &str, camera: Uuid) -> V
     );
     let session = headers["location"].to_str().unwrap().to_string();
     assert!(session.starts_with("/api/v1/live/sessions/"), "{session}");
-    peer.accept(answer).await;
+    peer.accept(answer.clone()).await;
     Viewer {
         peer,
         packets,
         session,
         joined,
+        answer,
     }
 }
 

@@ -4,15 +4,17 @@
 //! sans-IO (`rtc`: ICE lite, DTLS-SRTP, NACK responder, sender reports),
 //! and one UDP socket per local address, shared by those viewers. Each
 //! packet of the camera is rewritten and encrypted for every viewer in one
-//! pass, and all the datagrams go out with one `sendmmsg` ([`socket`]): the
-//! cost of a viewer is its SRTP and its share of a syscall, not a task, a
-//! socket and a wake-up per packet.
+//! pass, and all the datagrams go out with one `sendmmsg`, a viewer's
+//! packets of a frame as one GSO message ([`send`]): the cost of a viewer
+//! is its SRTP and its share of a syscall, not a task, a socket and a
+//! wake-up per packet.
 //!
 //! [`Egress`] is the handle: routes hand it negotiated viewers
 //! ([`conn::negotiate`]), trickled candidates and departures. The task ends
 //! once it has no viewer and no handle is left.
 
 pub mod conn;
+mod send;
 pub mod socket;
 mod task;
 
@@ -69,6 +71,12 @@ impl Egress {
             tracing::error!("live egress task is gone");
             ended();
         }
+    }
+
+    /// Whether the task is gone (it only ends once no handle is left, so
+    /// this means it failed).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
     }
 
     /// Ends viewer `id`'s connection.

@@ -1,21 +1,15 @@
 //! The UDP sockets of one camera's egress, shared by all its viewers:
-//! binding them, reading bursts, and sending every queued datagram with one
-//! `sendmmsg(2)` per socket instead of one `sendmsg` per packet and viewer.
+//! binding them and telling which viewer a datagram is from (sending is
+//! [`super::send`]).
 //!
 //! Which viewer a datagram is from is decided by its source address; an
 //! address not seen yet is learnt from a STUN binding request, whose
 //! USERNAME starts with the viewer's ICE ufrag (RFC 8445 §7.2.2).
 
-use nix::sys::socket::{sendmmsg, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage};
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::task::Poll;
-use tokio::io::Interest;
 use tokio::net::UdpSocket;
-
-/// Most datagrams handed to one `sendmmsg`.
-const SEND_BATCH: usize = 256;
 
 /// Socket send buffer asked for: a keyframe for 50 viewers fits.
 const SEND_BUFFER: usize = 8 << 20;
@@ -84,52 +78,6 @@ pub async fn readable(sockets: &[UdpSocket]) -> usize {
         Poll::Pending
     })
     .await
-}
-
-/// Sends `out` (emptied), one `sendmmsg` per socket and batch; a datagram
-/// the kernel refuses is dropped (UDP: the viewer's NACK asks again).
-pub async fn send_all(sockets: &[UdpSocket], out: &mut Vec<Datagram>) {
-    for (i, socket) in sockets.iter().enumerate() {
-        let mine: Vec<(SocketAddr, &[u8])> = out
-            .iter()
-            .filter(|d| d.0 == i)
-            .map(|d| (d.1, &d.2[..]))
-            .collect();
-        let mut done = 0;
-        while done < mine.len() {
-            let chunk = &mine[done..mine.len().min(done + SEND_BATCH)];
-            match send_some(socket, chunk).await {
-                Ok(n) => done += n.max(1),
-                Err(e) => {
-                    tracing::debug!(error = %e, to = %chunk[0].0, "datagram not sent");
-                    done += 1;
-                }
-            }
-        }
-    }
-    out.clear();
-}
-
-/// One `sendmmsg` of `chunk` once the socket is writable: how many went.
-async fn send_some(socket: &UdpSocket, chunk: &[(SocketAddr, &[u8])]) -> io::Result<usize> {
-    let slices: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|d| [IoSlice::new(d.1)]).collect();
-    let addrs: Vec<Option<SockaddrStorage>> = chunk
-        .iter()
-        .map(|d| Some(SockaddrStorage::from(d.0)))
-        .collect();
-    loop {
-        let sent = socket.try_io(Interest::WRITABLE, || {
-            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(chunk.len(), None);
-            let none: [ControlMessage<'_>; 0] = [];
-            let fd = socket.as_raw_fd();
-            let res = sendmmsg(fd, &mut headers, &slices, &addrs, none, MsgFlags::empty());
-            res.map(|r| r.count()).map_err(io::Error::from)
-        });
-        match sent {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.writable().await?,
-            other => return other,
-        }
-    }
 }
 
 /// The USERNAME of a STUN binding request, or `None` for anything else.

@@ -9,6 +9,7 @@
 //! closed and its `ended` called exactly once.
 
 use super::conn::{Conn, Phase, RECONNECT_GRACE};
+use super::send::Sender;
 use super::socket::{self, Datagram};
 use super::{Cmd, Ended};
 use crate::live::{camera, h264, CameraLive};
@@ -28,8 +29,14 @@ use uuid::Uuid;
 /// Most packets taken from a queue per turn.
 const BATCH: usize = 64;
 
+/// Longest a frame's first packets wait for the rest of the frame.
+const FRAME_HOLD: Duration = Duration::from_millis(2);
+
 /// Most datagrams read from a socket per turn.
 const READ_BURST: usize = 64;
+
+/// The soonest a connection's timer is run again after it was settled.
+const MIN_TIMER: Duration = Duration::from_millis(1);
 
 /// When nothing is due: wake anyway this often.
 const IDLE: Duration = Duration::from_secs(3600);
@@ -51,7 +58,10 @@ pub(super) struct Task {
     /// Which viewer each remote address is.
     by_addr: HashMap<SocketAddr, Uuid>,
     gop: Vec<rtp::Packet>,
+    /// The fan-out's generation `gop` belongs to.
+    generation: u64,
     out: Vec<Datagram>,
+    sender: Sender,
     buf: Vec<u8>,
 }
 
@@ -69,7 +79,9 @@ impl Task {
             viewers: HashMap::new(),
             by_addr: HashMap::new(),
             gop: Vec::new(),
+            generation: 0,
             out: Vec::new(),
+            sender: Sender { gso: true },
             buf: vec![0; 2048],
         }
     }
@@ -83,14 +95,17 @@ pub(super) async fn run(t: Task, cmds: mpsc::Receiver<Cmd>) {
 }
 
 async fn turns(mut t: Task, mut cmds: mpsc::Receiver<Cmd>) {
+    t.generation = t.cam.fanout.generation();
     let (gop, mut video) = t.cam.fanout.subscribe(t.id);
     t.gop = gop;
     let (_, mut audio) = t.cam.audio.subscribe(t.id);
     let (mut vbatch, mut abatch) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
     let (mut open, mut audio_open) = (true, true);
+    let mut held: Vec<rtp::Packet> = Vec::with_capacity(BATCH);
+    let mut hold_until: Option<tokio::time::Instant> = None;
     loop {
         t.settle(Instant::now());
-        socket::send_all(&t.sockets, &mut t.out).await;
+        t.sender.send_all(&t.sockets, &mut t.out).await;
         if !open && t.viewers.is_empty() {
             break;
         }
@@ -105,7 +120,20 @@ async fn turns(mut t: Task, mut cmds: mpsc::Receiver<Cmd>) {
                 if n == 0 {
                     break;
                 }
-                t.video(vbatch.drain(..));
+                // A frame's packets come in a burst: sent together (one GSO
+                // message per viewer) once its last one (the marker) is in.
+                let frame_done = vbatch.last().is_some_and(|p| p.header.marker);
+                held.append(&mut vbatch);
+                if frame_done || held.len() >= BATCH {
+                    t.video(held.drain(..));
+                    hold_until = None;
+                } else if hold_until.is_none() {
+                    hold_until = Some(tokio::time::Instant::now() + FRAME_HOLD);
+                }
+            }
+            _ = sleep_until_some(hold_until) => {
+                t.video(held.drain(..));
+                hold_until = None;
             }
             n = audio.recv_many(&mut abatch, BATCH), if audio_open => {
                 audio_open = n > 0;
@@ -122,6 +150,14 @@ async fn turns(mut t: Task, mut cmds: mpsc::Receiver<Cmd>) {
     t.cam.audio.unsubscribe(t.id);
     let left: Vec<Uuid> = t.viewers.keys().copied().collect();
     left.into_iter().for_each(|id| t.end(id, "egress stopped"));
+}
+
+/// Sleeps until `at`; never, without one.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Task {
@@ -159,6 +195,7 @@ impl Task {
     /// The camera's video: kept in the GOP, sent to every live viewer.
     fn video(&mut self, pkts: impl Iterator<Item = rtp::Packet>) {
         let now = Instant::now();
+        self.forget_old_gop();
         for pkt in pkts {
             let key = h264::starts_keyframe(&pkt.payload);
             camera::cache(&mut self.gop, &pkt, key);
@@ -169,6 +206,16 @@ impl Task {
                 v.want_key = false;
                 v.conn.send_video(&pkt, now);
             }
+        }
+    }
+
+    /// Drops the GOP kept of an ingest that ended (a viewer coming up
+    /// then waits for the next ingest's keyframe, not a stale picture).
+    fn forget_old_gop(&mut self) {
+        let now = self.cam.fanout.generation();
+        if now != self.generation {
+            self.gop.clear();
+            self.generation = now;
         }
     }
 
@@ -223,6 +270,7 @@ impl Task {
     /// Settles every viewer something happened to: due timers, events,
     /// the GOP for a viewer just up, queued datagrams; ends the dead.
     fn settle(&mut self, now: Instant) {
+        self.forget_old_gop();
         let mut dead = Vec::new();
         for v in self.viewers.values_mut() {
             if v.conn.timer.is_some_and(|t| t <= now) {
@@ -334,6 +382,8 @@ fn drain(conn: &mut Conn, local: &[SocketAddr], out: &mut Vec<Datagram>) {
             .unwrap_or(0);
         out.push((sock, msg.transport.peer_addr, msg.message));
     }
-    conn.timer = conn.pc.poll_timeout();
+    // A deadline already past is handled on the next turn, not in a spin.
+    let soonest = Instant::now() + MIN_TIMER;
+    conn.timer = conn.pc.poll_timeout().map(|t| t.max(soonest));
     conn.dirty = false;
 }
