@@ -26,6 +26,7 @@
 #   BENCH_SKIP_BROWSER=1, BENCH_SKIP_JANUS=1   leave out part 1 / Janus
 #   BENCH_NO_BUILD=1  use the release binaries already in $CARGO_TARGET_DIR
 #   KEEP_WORK=1       keep the run's folder (logs, raw JSON) instead of removing it
+#   ARGUS_LOG         the api's log filter (default warn)
 # It is a benchmark, not a test: it prints numbers and asserts none.
 set -euo pipefail
 cd "$(dirname "$0")/.."

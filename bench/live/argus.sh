@@ -25,7 +25,7 @@ camera_online() {
 }
 
 start_argus() {
-  export ARGUS_LOG=warn ARGUS_DEMO_ADMIN_PASSWORD=bench-demo-password
+  export ARGUS_LOG=${ARGUS_LOG:-warn} ARGUS_DEMO_ADMIN_PASSWORD=bench-demo-password
   # A grace longer than the gap between two rows: the relay keeps pushing
   # from one row to the next, so no row pays for (or measures) a restart.
   export ARGUS_LIVE__GRACE_SECS=60

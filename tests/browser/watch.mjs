@@ -142,9 +142,11 @@ function report(a, b, screenshot, stopped, logs, timeoutS) {
     framesDecodedT0: stats0.framesDecoded || 0, framesDecodedT1: stats1.framesDecoded || 0,
     fps: secs > 0 ? Math.round((decoded / secs) * 100) / 100 : 0,
     windowSecs: Math.round(secs * 1000) / 1000,
-    firstFrameMs: stats1.firstFrameMs ?? null,
+    firstFrameMs: stats1.firstFrameMs ?? null, timing: stats1.timing ?? null,
     width: stats1.frameWidth || 0, height: stats1.frameHeight || 0,
     packetsLost: stats1.packetsLost || 0, keyFramesDecoded: stats1.keyFramesDecoded || 0,
+    nackCount: stats1.nackCount || 0, pliCount: stats1.pliCount || 0,
+    framesDropped: stats1.framesDropped || 0,
     audio: audioReport(stats0.audio, stats1.audio, secs),
     pixels: b.pixels || null, screenshot, deleteStatus: stopped, console: logs,
   };

@@ -135,7 +135,11 @@ fn viewer_interceptors() -> Registry {
 /// A viewer's connection, sans-IO: ICE lite (the viewer's checks find us
 /// on the egress's host candidates; we never probe it), send-only media.
 pub fn viewer_connection(now: Instant) -> Result<RTCPeerConnection, webrtc::error::Error> {
-    let settings = SettingEngineBuilder::new().with_lite(true).build();
+    // The ICE agent's pace is also how soon it acts on the viewer's nominating check.
+    let settings = SettingEngineBuilder::new()
+        .with_lite(true)
+        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
+        .build();
     RTCPeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_setting_engine(settings)
