@@ -15,6 +15,7 @@
 
 pub mod conn;
 mod send;
+mod settle;
 pub mod socket;
 mod task;
 
