@@ -3,12 +3,14 @@
 //! and WHEP viewers. Proves one ingest for several viewers, a late viewer
 //! starting at a keyframe without waiting for the camera's next one, the
 //! relay told to stop after the last viewer left, 404 (and no ingest) for
-//! viewers without live permission or of another tenant, and 4xx for bad
-//! offers and unknown sessions.
+//! viewers without live permission or of another tenant, 4xx for bad
+//! offers and unknown sessions, and a frozen viewer holding up no other.
 
 mod common;
 #[path = "live/peers.rs"]
 mod peers;
+#[path = "live/stalled.rs"]
+mod stalled;
 #[path = "live/viewing.rs"]
 mod viewing;
 
@@ -75,6 +77,20 @@ async fn next_live(ws: &mut Ws, wait: Duration) -> Option<CloudMessage> {
     None
 }
 
+/// The WHIP URL of the StartLive the relay is sent for the scene's camera.
+async fn started(s: &mut Scene) -> String {
+    match next_live(&mut s.ws, Duration::from_secs(10)).await {
+        Some(CloudMessage::StartLive {
+            camera_id,
+            whip_url,
+        }) => {
+            assert_eq!(camera_id, s.camera);
+            whip_url
+        }
+        other => panic!("expected StartLive, got {other:?}"),
+    }
+}
+
 /// Publishes the simulated camera to `whip_url` until dropped.
 async fn publish(
     app: &TestApp,
@@ -133,16 +149,7 @@ async fn three_viewers_share_one_ingest_and_late_ones_start_at_a_keyframe() {
     let token = s.tenant.admin_token.clone();
 
     let mut first = watch(&s.app, &token, s.camera).await;
-    let whip_url = match next_live(&mut s.ws, Duration::from_secs(10)).await {
-        Some(CloudMessage::StartLive {
-            camera_id,
-            whip_url,
-        }) => {
-            assert_eq!(camera_id, s.camera);
-            whip_url
-        }
-        other => panic!("expected StartLive, got {other:?}"),
-    };
+    let whip_url = started(&mut s).await;
     let (publisher, pushing, ingest) = publish(&s.app, &whip_url, &s.relay.token()).await;
     first.peer.connected().await;
     let mut seen_by_first = first.receive(100).await;
@@ -487,4 +494,73 @@ async fn strangers_get_404_bad_offers_get_4xx_and_no_ingest_starts() {
         "a refused viewer made the relay push"
     );
     let _ = peer.pc.close().await;
+}
+
+#[tokio::test]
+async fn a_frozen_viewer_holds_up_no_other_and_plays_on_after() {
+    let mut s = scene("live-c").await;
+    let token = s.tenant.admin_token.clone();
+    let mut steady = watch(&s.app, &token, s.camera).await;
+    let whip_url = started(&mut s).await;
+    let (publisher, pushing, _) = publish(&s.app, &whip_url, &s.relay.token()).await;
+    steady.peer.connected().await;
+    steady.receive(25).await;
+    let mut frozen = stalled::watch(&s.app, &token, s.camera).await;
+    let first = tokio::time::timeout(Duration::from_secs(10), frozen.packets.recv()).await;
+    assert!(
+        matches!(first, Ok(Some(_))),
+        "the second viewer got no video"
+    );
+
+    // Nothing reads the frozen viewer's socket for 3 s; the other plays on.
+    let stall = Duration::from_secs(3);
+    steady.drain();
+    let from = Instant::now();
+    frozen.stall(stall);
+    let mut got = vec![];
+    while let Some(left) = stall.checked_sub(from.elapsed()) {
+        match tokio::time::timeout(left, steady.packets.recv()).await {
+            Ok(Some(p)) => got.push(p),
+            _ => break,
+        }
+    }
+    let seqs: Vec<u16> = got.iter().map(|(_, p)| p.header.sequence_number).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+        "the steady viewer lost packets while the other was frozen: {seqs:?}"
+    );
+    let mut frames: Vec<u32> = got.iter().map(|(_, p)| p.header.timestamp).collect();
+    frames.dedup();
+    let pause = got.windows(2).map(|w| w[1].0 - w[0].0).max();
+    // 25 fps for 3 s is 75 frames: at least half, and never a pause of a
+    // second, however loaded the machine (the stall itself is 3 s).
+    assert!(
+        frames.len() >= 37 && pause.is_some_and(|p| p < Duration::from_secs(1)),
+        "while the other viewer was frozen: {} frames, longest pause {pause:?}",
+        frames.len()
+    );
+
+    // Thawed, the frozen viewer is still served: fresh video reaches it
+    // (well after its backlog was read), and its session is still there.
+    let fresh = from + stall + Duration::from_millis(500);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let next = tokio::time::timeout_at(deadline.into(), frozen.packets.recv()).await;
+        let (at, _) = next
+            .expect("video after the stall")
+            .expect("the viewer's track");
+        let mid_stall = from + Duration::from_millis(500)..from + stall;
+        assert!(!mid_stall.contains(&at), "the viewer was not frozen");
+        if at > fresh {
+            break;
+        }
+    }
+    for session in [&steady.session, &frozen.session] {
+        let url = format!("{}{session}", s.app.base);
+        let res = s.app.http.delete(url).bearer_auth(&token).send();
+        assert_eq!(res.await.unwrap().status().as_u16(), 204, "{session}");
+    }
+    drop(frozen);
+    pushing.abort();
+    let _ = publisher.pc.close().await;
 }
