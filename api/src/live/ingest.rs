@@ -71,12 +71,14 @@ pub async fn start(
 async fn forward(track: Arc<dyn TrackRemote>, cam: Arc<CameraLive>) {
     let audio = track.kind().await == RtpCodecKind::Audio;
     let mut audio_pt = None;
+    let mut seqs = super::order::SeqWatch::default();
     while let Some(evt) = track.poll().await {
         let TrackRemoteEvent::OnRtpPacket(mut pkt) = evt else {
             continue;
         };
         cam.received.add(pkt.payload.len());
         if !audio {
+            seqs.see(&pkt.header, &cam.order);
             cam.fanout.publish(pkt);
             continue;
         }

@@ -18,6 +18,7 @@ pub mod home;
 pub mod ice;
 pub mod ingest;
 pub mod nodes;
+pub mod order;
 pub mod peer;
 pub mod reachable;
 pub mod rewrite;
@@ -110,6 +111,8 @@ pub struct CameraLive {
     pub audio: camera::Fanout,
     /// What the ingests of this camera brought in.
     pub received: stats::Counters,
+    /// Video packets of its ingests that were lost or came late.
+    pub order: order::Order,
     state: Mutex<CamState>,
     /// Sends the camera to its viewers while it has some.
     egress: Mutex<Option<egress::Egress>>,
@@ -201,6 +204,7 @@ impl Live {
                 fanout: Default::default(),
                 audio: camera::Fanout::audio(),
                 received: Default::default(),
+                order: Default::default(),
                 state: Default::default(),
                 egress: Default::default(),
             })

@@ -1,7 +1,8 @@
 //! What this node's SFU is doing, for admins: `GET /api/v1/live/sessions`
 //! lists the caller's tenant's viewer sessions (who, which camera, since
 //! when, packets and bytes sent) and its watched cameras (viewers, whether
-//! the relay was asked to push, the ingest's packets and bytes received).
+//! the relay was asked to push, the ingest's packets and bytes received,
+//! video packets lost or late on the way from the relay).
 //!
 //! Needs `relays.read` for the whole tenant: it is operational health,
 //! like the relays' status. Another tenant's sessions are never listed.
@@ -56,6 +57,10 @@ struct CameraStats {
     ingest_id: Option<Uuid>,
     packets_received: u64,
     bytes_received: u64,
+    /// Video packets missing when a later one came from the relay.
+    packets_lost: u64,
+    /// Video packets that came after a later one (retransmitted, reordered).
+    packets_late: u64,
 }
 
 #[derive(Serialize)]
@@ -96,6 +101,7 @@ pub async fn sessions(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpR
         .map(|c| {
             let (packets_received, bytes_received) = c.received.get();
             let (viewers, push_requested, ingest_id) = c.summary();
+            let (packets_lost, packets_late) = c.order.get();
             CameraStats {
                 camera_id: c.id,
                 relay_id: c.relay,
@@ -104,6 +110,8 @@ pub async fn sessions(state: web::Data<AppState>, auth: Auth) -> ApiResult<HttpR
                 ingest_id,
                 packets_received,
                 bytes_received,
+                packets_lost,
+                packets_late,
             }
         })
         .collect();

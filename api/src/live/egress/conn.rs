@@ -213,7 +213,9 @@ fn ufrag(sdp: &str) -> Option<&str> {
 impl Conn {
     /// Sends one packet of the camera's video.
     pub fn send_video(&mut self, pkt: &rtp::Packet, now: Instant) {
-        let pkt = self.video.apply(pkt.clone());
+        let Some(pkt) = self.video.apply(pkt.clone()) else {
+            return;
+        };
         self.sent.add(pkt.payload.len());
         self.write(pkt, now);
     }
@@ -226,7 +228,9 @@ impl Conn {
         let Some(&pt) = audio.payload_types.get(&pkt.header.payload_type) else {
             return;
         };
-        let mut pkt = audio.rewriter.apply(pkt.clone());
+        let Some(mut pkt) = audio.rewriter.apply(pkt.clone()) else {
+            return;
+        };
         pkt.header.payload_type = pt;
         self.sent.add(pkt.payload.len());
         self.write(pkt, now);
