@@ -66,10 +66,16 @@ impl Tap {
         self.is_on() && self.0.key_request.swap(false, Ordering::Relaxed)
     }
 
-    /// Ends the subscription; the recorder stops copying frames.
+    /// Ends a subscription whose receiver was dropped; the recorder stops
+    /// copying frames. A newer subscription (a push that started while an
+    /// older one was still saying goodbye to the cloud) is left alone.
     pub fn unsubscribe(&self) {
+        let mut queue = self.lock();
+        if queue.as_ref().is_some_and(|tx| !tx.is_closed()) {
+            return;
+        }
         self.0.on.store(false, Ordering::Release);
-        *self.lock() = None;
+        *queue = None;
     }
 
     /// Whether a push is subscribed.
@@ -122,5 +128,23 @@ impl Tap {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<mpsc::Sender<LiveFrame>>> {
         self.0.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_old_push_ending_leaves_a_newer_subscription_alone() {
+        let tap = Tap::default();
+        let old = tap.subscribe();
+        let new = tap.subscribe();
+        drop(old);
+        tap.unsubscribe();
+        assert!(tap.is_on(), "the newer push lost its frames");
+        drop(new);
+        tap.unsubscribe();
+        assert!(!tap.is_on(), "nobody subscribed, yet frames are copied");
     }
 }

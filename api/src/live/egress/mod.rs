@@ -31,7 +31,8 @@ pub type Ended = Box<dyn FnOnce() + Send>;
 
 /// What a handle asks of the task.
 enum Cmd {
-    Join(Box<conn::Conn>, Ended),
+    /// A new viewer; the reply says it is in (its ICE checks are known).
+    Join(Box<conn::Conn>, Ended, oneshot::Sender<()>),
     Leave(Uuid),
     Candidate(
         Uuid,
@@ -65,13 +66,19 @@ impl Egress {
     }
 
     /// Hands the task a negotiated viewer; `ended` runs when it is gone.
+    /// Returns once the task knows the viewer, so the viewer's first ICE
+    /// check (sent as soon as it has the answer) is not taken for a
+    /// stranger's and dropped (it would be retried only ~250 ms later).
     pub async fn join(&self, conn: conn::Conn, ended: Ended) {
-        if let Err(mpsc::error::SendError(Cmd::Join(_, ended))) =
-            self.tx.send(Cmd::Join(Box::new(conn), ended)).await
+        let (reply, joined) = oneshot::channel();
+        if let Err(mpsc::error::SendError(Cmd::Join(_, ended, _))) =
+            self.tx.send(Cmd::Join(Box::new(conn), ended, reply)).await
         {
             tracing::error!("live egress task is gone");
             ended();
+            return;
         }
+        let _ = joined.await;
     }
 
     /// Whether the task is gone (it only ends once no handle is left, so

@@ -108,10 +108,14 @@ async fn turns(mut t: Task, mut cmds: mpsc::Receiver<Cmd>) {
 
         let wake = tokio::time::Instant::from_std(t.next_wake());
         tokio::select! {
+            // Commands first (a viewer joins before its datagrams are read),
+            // then the viewers' few datagrams, then the camera's many.
+            biased;
             cmd = cmds.recv(), if open => match cmd {
                 Some(cmd) => t.command(cmd),
                 None => open = false,
             },
+            i = socket::readable(&t.sockets) => t.read(i),
             n = video.recv_many(&mut vbatch, BATCH) => {
                 if n == 0 {
                     break;
@@ -138,7 +142,6 @@ async fn turns(mut t: Task, mut cmds: mpsc::Receiver<Cmd>) {
                     t.live().for_each(|v| v.conn.send_audio(&pkt, now));
                 }
             }
-            i = socket::readable(&t.sockets) => t.read(i),
             _ = tokio::time::sleep_until(wake) => {}
         }
     }
@@ -163,13 +166,14 @@ impl Task {
 
     fn command(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Join(conn, ended) => {
+            Cmd::Join(conn, ended, reply) => {
                 let viewer = Viewer {
                     conn: *conn,
                     ended: Some(ended),
                     want_key: false,
                 };
                 self.viewers.insert(viewer.conn.id, viewer);
+                let _ = reply.send(());
             }
             Cmd::Leave(id) => self.end(id, "left"),
             Cmd::Candidate(id, init, reply) => {
