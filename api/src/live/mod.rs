@@ -17,6 +17,7 @@ pub mod h264;
 pub mod home;
 pub mod ice;
 pub mod ingest;
+pub mod ingest_runtime;
 pub mod nodes;
 pub mod order;
 pub mod peer;

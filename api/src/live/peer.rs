@@ -167,15 +167,17 @@ pub async fn build(
     let settings = SettingEngineBuilder::new()
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
         .build();
-    let pc = PeerConnectionBuilder::new()
+    let mut builder = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_setting_engine(settings)
         .with_media_engine(me)
         .with_interceptor_registry(registry)
         .with_handler(handler)
-        .with_udp_addrs(udp_addrs)
-        .build()
-        .await?;
+        .with_udp_addrs(udp_addrs);
+    if let Some(runtime) = super::ingest_runtime::runtime() {
+        builder = builder.with_runtime(runtime);
+    }
+    let pc = builder.build().await?;
     let pc: Arc<dyn PeerConnection> = Arc::new(pc);
     Ok((pc, Events { state, gathered }))
 }

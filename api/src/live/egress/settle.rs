@@ -24,6 +24,7 @@ pub(super) enum Change {
 pub(super) fn events(conn: &mut Conn, now: Instant) -> Option<Change> {
     let mut change = None;
     while let Some(ev) = conn.pc.poll_event() {
+        tracing::trace!(session.id = %conn.id, event = ?ev, "viewer event");
         let RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) = ev else {
             continue;
         };
