@@ -94,6 +94,11 @@ async fn the_relay_pushes_on_demand_to_one_ingest_for_three_viewers_and_stops_af
     }
     let cam = camera_stats(app, base, site).await;
     assert_eq!(cam["viewers"], 3, "{cam}");
+    let count = |k: &str| cam[k].as_u64().unwrap_or_else(|| panic!("no {k}: {cam}"));
+    assert!(
+        count("packets_lost") + count("packets_late") < count("packets_received"),
+        "{cam}"
+    );
     assert_eq!(
         cam["ingest_id"], ingest,
         "a second ingest for the same camera: {cam}"

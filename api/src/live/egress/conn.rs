@@ -23,6 +23,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
+use rtc::shared::TaggedBytesMut;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,7 +69,14 @@ pub struct Conn {
     pub timer: Option<Instant>,
     /// Something was queued on `pc` since its writes were last taken.
     pub dirty: bool,
+    /// ICE has selected a pair: `pc` takes more than STUN from now on.
+    pub ice_up: bool,
+    /// DTLS datagrams that came before that (see [`Conn::hold_early`]).
+    early: Vec<TaggedBytesMut>,
 }
+
+/// Most datagrams held for a viewer before its ICE pair is selected.
+const EARLY_MAX: usize = 8;
 
 /// A new viewer with the answer to its offer.
 pub struct Negotiated {
@@ -126,6 +134,8 @@ pub fn negotiate(
         },
         timer: None,
         dirty: true,
+        ice_up: false,
+        early: Vec::new(),
     };
     Ok(Negotiated { conn, answer })
 }
@@ -244,6 +254,30 @@ impl Conn {
         let message = RTCMessage::RtpPacket(String::new(), pkt);
         if let Err(e) = self.pc.handle_write(TaggedRTCMessage { now, message }) {
             tracing::trace!(session.id = %self.id, error = %e, "viewer write failed");
+        }
+        self.dirty = true;
+    }
+
+    /// Keeps a datagram that came before ICE selected a pair (`pc` would
+    /// drop it): a browser starts DTLS as soon as one of its own checks is
+    /// answered, which can be before our side has seen its nomination, and
+    /// a dropped ClientHello costs ~200 ms until the browser sends it again.
+    pub fn hold_early(&mut self, msg: TaggedBytesMut) {
+        if self.early.len() < EARLY_MAX {
+            self.early.push(msg);
+        }
+    }
+
+    /// Hands the held datagrams to `pc`, once ICE is up.
+    pub fn release_early(&mut self, now: Instant) {
+        if !self.ice_up || self.early.is_empty() {
+            return;
+        }
+        for mut msg in std::mem::take(&mut self.early) {
+            msg.now = now;
+            if let Err(e) = self.pc.handle_read(msg) {
+                tracing::trace!(session.id = %self.id, error = %e, "early datagram refused");
+            }
         }
         self.dirty = true;
     }

@@ -5,6 +5,7 @@
 use super::conn::{Conn, Phase, RECONNECT_GRACE};
 use super::socket::Datagram;
 use rtc::peer_connection::event::RTCPeerConnectionEvent;
+use rtc::peer_connection::state::RTCIceConnectionState as Ice;
 use rtc::peer_connection::state::RTCPeerConnectionState as State;
 use rtc::sansio::Protocol;
 use std::net::SocketAddr;
@@ -20,11 +21,18 @@ pub(super) enum Change {
 }
 
 /// Takes `conn`'s events (and drops what it read: RTCP the interceptors
-/// already used); moves its phase.
+/// already used); moves its phase; once ICE is up, hands it the datagrams
+/// held until then.
 pub(super) fn events(conn: &mut Conn, now: Instant) -> Option<Change> {
     let mut change = None;
     while let Some(ev) = conn.pc.poll_event() {
         tracing::trace!(session.id = %conn.id, event = ?ev, "viewer event");
+        if let RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
+            Ice::Connected | Ice::Completed,
+        ) = ev
+        {
+            conn.ice_up = true;
+        }
         let RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) = ev else {
             continue;
         };
@@ -46,6 +54,7 @@ pub(super) fn events(conn: &mut Conn, now: Instant) -> Option<Change> {
         }
     }
     while conn.pc.poll_read().is_some() {}
+    conn.release_early(now);
     change
 }
 

@@ -80,6 +80,12 @@ pub async fn readable(sockets: &[UdpSocket]) -> usize {
     .await
 }
 
+/// Whether a datagram is STUN (RFC 7983: its first byte is 0..=3; DTLS,
+/// RTP and RTCP start higher).
+pub fn is_stun(datagram: &[u8]) -> bool {
+    datagram.first().is_some_and(|b| *b < 4)
+}
+
 /// The USERNAME of a STUN binding request, or `None` for anything else.
 pub fn stun_username(datagram: &[u8]) -> Option<String> {
     // RFC 5389 §6: two zero bits, then the magic cookie at bytes 4..8.

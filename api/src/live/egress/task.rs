@@ -237,6 +237,7 @@ impl Task {
             let Some(v) = self.viewers.get_mut(&id) else {
                 continue;
             };
+            let early = !v.conn.ice_up && !socket::is_stun(&self.buf[..n]);
             let msg = TaggedBytesMut {
                 now,
                 transport: TransportContext {
@@ -247,6 +248,11 @@ impl Task {
                 },
                 message: bytes::BytesMut::from(&self.buf[..n]),
             };
+            if early {
+                v.conn.hold_early(msg);
+                v.conn.dirty = true;
+                continue;
+            }
             if let Err(e) = v.conn.pc.handle_read(msg) {
                 tracing::trace!(session.id = %id, error = %e, "viewer datagram refused");
             }
