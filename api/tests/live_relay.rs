@@ -5,7 +5,7 @@
 //! viewer left and does not come back by itself, and a relay killed during
 //! a view comes back, is asked again, and the viewer's stream resumes; a
 //! camera with no video to show (relay not connected, camera unreachable)
-//! is a clear 503 that starts no push.
+//! is a clear 503 that starts no push; every cold start begins at once.
 
 mod common;
 #[path = "live/peers.rs"]
@@ -36,13 +36,18 @@ async fn scene(slug: &str) -> Scene {
 }
 
 async fn scene_with(slug: &str, tweak: impl FnOnce(&mut argus_api::Config)) -> Scene {
+    scene_of(slug, with_relay::SIM, tweak).await
+}
+
+/// A tenant whose relay records one camera of `source` (a `sim://` URL).
+async fn scene_of(slug: &str, source: &str, tweak: impl FnOnce(&mut argus_api::Config)) -> Scene {
     let shared = Shared::new();
     let app = TestApp::start_with(|c| {
         shared.apply(c);
         tweak(c);
     })
     .await;
-    let site = with_relay::site(&app, slug).await;
+    let site = with_relay::site_with(&app, slug, source).await;
     let dir = with_relay::relay_dir();
     let relay = start_relay(&app.base, &dir, Some(site.claim_code.clone()));
     with_relay::wait_online(&app, &site).await;
@@ -176,6 +181,31 @@ async fn a_relay_killed_during_live_view_comes_back_and_the_view_resumes() {
     .await;
     let sessions = with_relay::stats(&s.app, &base, &s.site).await["sessions"].clone();
     assert_eq!(sessions, json!([]), "leaked sessions");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_cold_start_begins_at_the_keyframe_the_relay_asked_for() {
+    // A keyframe every 10 s: a start that lost the relay's first keyframe
+    // (its packets raced the cloud's SRTP keys) would wait for the next.
+    let source = "sim://live-relay-cold?fps=25&size=320x240&gop=250";
+    let s = scene_of("live-relay-e", source, |_| {}).await;
+    let (app, base, site) = (&s.app, s.app.base.as_str(), &s.site);
+    let stopped = |c: &serde_json::Value| c.is_null() || c["ingest_id"].is_null();
+    let mut waits = vec![];
+    for _ in 0..8 {
+        let mut v = watch(app, &site.token, site.camera).await;
+        v.peer.connected().await;
+        let first = v.receive(1).await;
+        waits.push(first[0].0 - v.joined);
+        end(app, base, site, &v.session).await;
+        wait_camera(app, base, site, "stopped", stopped).await;
+    }
+    eprintln!("first packet after a cold start: {waits:?}");
+    // The relay asks the camera for a keyframe; the sim sends one at once.
+    assert!(
+        waits.iter().all(|w| *w < Duration::from_secs(3)),
+        "a cold start waited for the camera's next keyframe: {waits:?}"
+    );
 }
 
 /// A user of the tenant with the built-in `viewer` role; their token and binding.

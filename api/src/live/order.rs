@@ -30,6 +30,11 @@ pub struct SeqWatch {
 }
 
 impl SeqWatch {
+    /// Whether `h` is the first packet of a stream (a new SSRC).
+    pub fn is_new(&self, h: &rtp::Header) -> bool {
+        self.highest.is_none_or(|(ssrc, _)| ssrc != h.ssrc)
+    }
+
     /// Counts `h` into `order`.
     pub fn see(&mut self, h: &rtp::Header, order: &Order) {
         if let Some((ssrc, highest)) = self.highest.filter(|(s, _)| *s == h.ssrc) {

@@ -11,6 +11,7 @@
 //! codecs of [`super::audio::CODECS`].
 
 use async_trait::async_trait;
+use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::peer_connection::RTCPeerConnectionBuilder;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
@@ -164,8 +165,14 @@ pub async fn build(
         track: Some(on_track),
     });
 
+    // DTLS server: the relay, as client, finishes its handshake after we
+    // have our SRTP keys. As the client we finished last, and the relay's
+    // first packets (the keyframe a viewer waits for), sent along with its
+    // Finished, were now and then dropped for want of keys: a cold start
+    // then waited a whole GOP.
     let settings = SettingEngineBuilder::new()
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
+        .with_answering_dtls_role(RTCDtlsRole::Server)
         .build();
     let mut builder = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())

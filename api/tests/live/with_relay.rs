@@ -49,6 +49,11 @@ pub struct Site {
 }
 
 pub async fn site(app: &TestApp, slug: &str) -> Site {
+    site_with(app, slug, SIM).await
+}
+
+/// [`site`] with a camera of `source_url`.
+pub async fn site_with(app: &TestApp, slug: &str, source_url: &str) -> Site {
     let tenant = world::tenant(app, slug).await;
     let token = tenant.admin_token.clone();
     let site = tenant.sites[0];
@@ -58,7 +63,8 @@ pub async fn site(app: &TestApp, slug: &str) -> Site {
         .await;
     let claim_code = r["claim_code"].as_str().unwrap().to_string();
     let relay = r["relay"]["id"].clone();
-    let body = json!({ "site_id": site, "name": "sim", "source_url": SIM, "relay_id": relay });
+    let body =
+        json!({ "site_id": site, "name": "sim", "source_url": source_url, "relay_id": relay });
     let cam = app
         .ok("post", "/api/v1/cameras", &token, Some(body), 201)
         .await;

@@ -26,7 +26,7 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
     PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState,
-    RTCPeerConnectionState, RTCSessionDescription, Registry,
+    RTCPeerConnectionState, RTCSessionDescription, Registry, SettingEngineBuilder,
 };
 
 /// What the relay offers: H.264 packetization mode 1. The profile id only
@@ -34,6 +34,10 @@ use webrtc::peer_connection::{
 const FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
 const GATHER_TIMEOUT: Duration = Duration::from_secs(3);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// ICE pace: a check every 20 ms, 70 of them per pair (the same 1.4 s as
+/// the default 200 ms x 7), so the push connects sooner.
+const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
+const ICE_MAX_BINDING_REQUESTS: u16 = 70;
 
 /// A connected push.
 pub struct Publisher {
@@ -206,8 +210,14 @@ async fn peer(bind: String, audio: Option<AudioCodec>) -> Result<Peer, LiveError
         state: state_tx,
     });
 
+    // ICE acts every 20 ms, not 200: as the DTLS client we start the
+    // handshake only once ICE is up, and the cloud waits for our keyframe.
+    let settings = SettingEngineBuilder::new()
+        .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
+        .build();
     let pc = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(settings)
         .with_media_engine(me)
         .with_interceptor_registry(registry)
         .with_handler(handler)

@@ -295,6 +295,8 @@ impl Task {
             match events(&mut v.conn, now) {
                 Some(Change::Up) => {
                     v.want_key = self.gop.is_empty();
+                    let cached = self.gop.len();
+                    tracing::debug!(session.id = %v.conn.id, cached, "viewer up");
                     self.gop.iter().for_each(|p| v.conn.send_video(p, now));
                 }
                 Some(Change::Gone(why)) => dead.push((v.conn.id, why)),
