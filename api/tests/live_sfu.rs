@@ -502,7 +502,7 @@ async fn a_frozen_viewer_holds_up_no_other_and_plays_on_after() {
     let token = s.tenant.admin_token.clone();
     let mut steady = watch(&s.app, &token, s.camera).await;
     let whip_url = started(&mut s).await;
-    let (publisher, pushing, _) = publish(&s.app, &whip_url, &s.relay.token()).await;
+    let (publisher, pushing, ingest) = publish(&s.app, &whip_url, &s.relay.token()).await;
     steady.peer.connected().await;
     steady.receive(25).await;
     let mut frozen = stalled::watch(&s.app, &token, s.camera).await;
@@ -561,6 +561,22 @@ async fn a_frozen_viewer_holds_up_no_other_and_plays_on_after() {
         assert_eq!(res.await.unwrap().status().as_u16(), 204, "{session}");
     }
     drop(frozen);
+
+    // The api ends the ingest after the grace period; the relay's DELETE
+    // that follows is answered as done (once), not as an unknown ingest.
+    match next_live(&mut s.ws, Duration::from_secs(5)).await {
+        Some(CloudMessage::StopLive { camera_id }) => assert_eq!(camera_id, s.camera),
+        other => panic!("expected StopLive after the grace period, got {other:?}"),
+    }
+    let url = format!("{}{ingest}", s.app.base);
+    for want in [204, 404] {
+        let res = s.app.http.delete(&url).bearer_auth(s.relay.token()).send();
+        assert_eq!(
+            res.await.unwrap().status().as_u16(),
+            want,
+            "DELETE {ingest}"
+        );
+    }
     pushing.abort();
     let _ = publisher.pc.close().await;
 }

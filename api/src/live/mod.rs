@@ -100,6 +100,9 @@ struct CamState {
     /// StartLive sent and not stopped since.
     requested: bool,
     ingest: Option<ingest::Ingest>,
+    /// The ingest this node ended when the last viewer's grace ran out:
+    /// the relay's `DELETE` of it, which follows, is not an error.
+    stopped: Option<Uuid>,
 }
 
 /// One watched camera.
@@ -170,6 +173,17 @@ impl CameraLive {
             }
             _ => None,
         }
+    }
+
+    /// Whether this node itself ended ingest `id` (after the grace period);
+    /// answers once.
+    pub(crate) fn stopped_here(&self, id: Uuid) -> bool {
+        let mut st = self.lock();
+        let here = st.stopped == Some(id);
+        if here {
+            st.stopped = None;
+        }
+        here
     }
 }
 
@@ -313,7 +327,9 @@ impl Live {
                     return;
                 }
                 st.requested = false;
-                st.ingest.take()
+                let ingest = st.ingest.take();
+                st.stopped = ingest.as_ref().map(|i| i.id);
+                ingest
             };
             state
                 .hub

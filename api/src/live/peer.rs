@@ -136,10 +136,14 @@ fn viewer_interceptors() -> Registry {
 /// A viewer's connection, sans-IO: ICE lite (the viewer's checks find us
 /// on the egress's host candidates; we never probe it), send-only media.
 pub fn viewer_connection(now: Instant) -> Result<RTCPeerConnection, webrtc::error::Error> {
-    // The ICE agent's pace is also how soon it acts on the viewer's nominating check.
+    // The ICE agent's pace is also how soon it acts on the viewer's
+    // nominating check. No mDNS: a browser's `.local` candidates need no
+    // resolving (its checks tell us where it is), and any viewer could
+    // otherwise make the server send queries and log their timeouts.
     let settings = SettingEngineBuilder::new()
         .with_lite(true)
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
         .build();
     RTCPeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())

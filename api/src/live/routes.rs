@@ -108,9 +108,13 @@ pub async fn whip_delete(
     let live = state
         .live
         .camera(cam.id, relay.relay.id, relay.relay.tenant_id);
-    let ingest = live
-        .take_ingest(ingest_id)
-        .ok_or_else(|| ApiError::not_found("ingest"))?;
+    let Some(ingest) = live.take_ingest(ingest_id) else {
+        // Ended here when its viewers' grace ran out: done, not unknown.
+        return match live.stopped_here(ingest_id) {
+            true => Ok(HttpResponse::NoContent().finish()),
+            false => Err(ApiError::not_found("ingest")),
+        };
+    };
     ingest.close().await;
     live.fanout.clear();
     Ok(HttpResponse::NoContent().finish())
