@@ -78,12 +78,11 @@ async fn forward(track: Arc<dyn TrackRemote>, cam: Arc<CameraLive>) {
         };
         cam.received.add(pkt.payload.len());
         if !audio {
-            if seqs.is_new(&pkt.header) {
+            if seqs.see(&pkt.header, &cam.order) {
                 let key = super::h264::starts_keyframe(&pkt.payload);
                 let (ssrc, seq) = (pkt.header.ssrc, pkt.header.sequence_number);
                 tracing::debug!(camera.id = %cam.id, ssrc, seq, key, "ingest video starts");
             }
-            seqs.see(&pkt.header, &cam.order);
             cam.fanout.publish(pkt);
             continue;
         }

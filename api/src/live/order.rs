@@ -8,6 +8,12 @@
 use rtc::rtp;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+/// How far RTP sequence number `seq` is past `from`, across the 16-bit
+/// wrap: negative if it comes before.
+pub fn seq_step(seq: u16, from: u16) -> i16 {
+    seq.wrapping_sub(from) as i16
+}
+
 /// The counts of one camera, over all its ingests.
 #[derive(Debug, Default)]
 pub struct Order {
@@ -30,27 +36,24 @@ pub struct SeqWatch {
 }
 
 impl SeqWatch {
-    /// Whether `h` is the first packet of a stream (a new SSRC).
-    pub fn is_new(&self, h: &rtp::Header) -> bool {
-        self.highest.is_none_or(|(ssrc, _)| ssrc != h.ssrc)
-    }
-
-    /// Counts `h` into `order`.
-    pub fn see(&mut self, h: &rtp::Header, order: &Order) {
-        if let Some((ssrc, highest)) = self.highest.filter(|(s, _)| *s == h.ssrc) {
-            let step = h.sequence_number.wrapping_sub(highest) as i16;
-            if step <= 0 {
-                order.late.fetch_add(1, Relaxed);
-                return;
-            }
-            if step > 1 {
-                order
-                    .lost
-                    .fetch_add(u64::from(step.unsigned_abs() - 1), Relaxed);
-                tracing::debug!(ssrc, lost = step - 1, "live ingest: packets missing");
-            }
+    /// Counts `h` into `order`; whether it starts a stream (a new SSRC).
+    pub fn see(&mut self, h: &rtp::Header, order: &Order) -> bool {
+        let Some((_, highest)) = self.highest.filter(|(s, _)| *s == h.ssrc) else {
+            self.highest = Some((h.ssrc, h.sequence_number));
+            return true;
+        };
+        let step = seq_step(h.sequence_number, highest);
+        if step <= 0 {
+            order.late.fetch_add(1, Relaxed);
+            return false;
+        }
+        if step > 1 {
+            let lost = step.unsigned_abs() - 1;
+            order.lost.fetch_add(u64::from(lost), Relaxed);
+            tracing::debug!(ssrc = h.ssrc, lost, "live ingest: packets missing");
         }
         self.highest = Some((h.ssrc, h.sequence_number));
+        false
     }
 }
 
@@ -62,6 +65,7 @@ mod tests {
     fn holes_count_as_lost_and_their_packets_coming_after_as_late() {
         let (order, mut watch) = (Order::default(), SeqWatch::default());
         let mut h = rtp::Header::default();
+        let mut starts = vec![];
         for (ssrc, seq) in [
             (1, 65534),
             (1, 65535),
@@ -72,10 +76,12 @@ mod tests {
             (2, 10),
         ] {
             (h.ssrc, h.sequence_number) = (ssrc, seq);
-            watch.see(&h, &order);
+            starts.push(watch.see(&h, &order));
         }
         // 0 and 1 missing when 2 came (across the wrap); 0 then came late;
         // a new stream (ssrc 2) starts afresh.
         assert_eq!(order.get(), (2, 1));
+        let firsts: Vec<usize> = (0..starts.len()).filter(|&i| starts[i]).collect();
+        assert_eq!(firsts, [0, 5], "each SSRC's first packet starts a stream");
     }
 }

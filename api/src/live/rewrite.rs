@@ -11,9 +11,10 @@
 //! at a keyframe, a viewer skipped ahead to the next keyframe, a new
 //! ingest stream after a relay reconnect), the viewer's sequence goes on
 //! from the last number it got, with no hole; a packet far behind is
-//! dropped; timestamps of a new ingest
-//! stream continue one frame after the last, so time never goes backwards.
+//! dropped; timestamps of a new ingest stream continue one frame after the
+//! last, so time never goes backwards.
 
+use super::order::seq_step;
 use rtc::rtp;
 
 /// One frame at 25 fps in the 90 kHz clock: the step across an ingest change.
@@ -63,7 +64,7 @@ impl Rewriter {
     pub fn apply(&mut self, mut pkt: rtp::Packet) -> Option<rtp::Packet> {
         let mut base = self.base_for(&pkt.header)?;
         let h = &mut pkt.header;
-        let ahead = h.sequence_number.wrapping_sub(base.highest) as i16 > 0;
+        let ahead = seq_step(h.sequence_number, base.highest) > 0;
         if ahead {
             base.highest = h.sequence_number;
         }
@@ -88,7 +89,7 @@ impl Rewriter {
     fn base_for(&self, h: &rtp::Header) -> Option<Base> {
         let next_seq = self.last_seq.wrapping_add(1);
         if let Some(b) = self.base.filter(|b| b.ssrc == h.ssrc) {
-            let step = h.sequence_number.wrapping_sub(b.highest) as i16;
+            let step = seq_step(h.sequence_number, b.highest);
             if step < -MAX_GAP {
                 return None;
             }

@@ -266,6 +266,7 @@ impl Conn {
         if self.early.len() < EARLY_MAX {
             self.early.push(msg);
         }
+        self.dirty = true;
     }
 
     /// Hands the held datagrams to `pc`, once ICE is up.

@@ -250,7 +250,6 @@ impl Task {
             };
             if early {
                 v.conn.hold_early(msg);
-                v.conn.dirty = true;
                 continue;
             }
             if let Err(e) = v.conn.pc.handle_read(msg) {
